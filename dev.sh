@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Set up and run the leads dashboard.
+#   bash dev.sh serve   # virtualenv, migrate SQLite, demo data, start on http://127.0.0.1:8000
+#   bash dev.sh test    # virtualenv, then the whole test suite (DATABASE_URL picks the database)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV=${VENV:-.venv}
+
+# Django 6 needs Python >= 3.12. Try candidates by running them, not by name: a pyenv shim
+# named python3.12 can exist and still fail when pyenv has not selected that version.
+find_python() {
+  local candidates=()
+  [ -n "${PYTHON:-}" ] && candidates+=("$PYTHON")
+  candidates+=(python3.13 python3.12 python3 python)
+  if command -v pyenv >/dev/null 2>&1; then
+    local root
+    root=$(pyenv root)
+    for dir in "$root"/versions/3.1[2-9]*; do
+      [ -x "$dir/bin/python" ] && candidates+=("$dir/bin/python")
+    done
+  fi
+  for dir in /usr/local/bin /usr/bin; do
+    for name in python3.14 python3.13 python3.12; do
+      [ -x "$dir/$name" ] && candidates+=("$dir/$name")
+    done
+  done
+  local candidate
+  for candidate in "${candidates[@]}"; do
+    if "$candidate" -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 12) else 1)' \
+        >/dev/null 2>&1; then
+      command -v "$candidate" 2>/dev/null || echo "$candidate"
+      return 0
+    fi
+  done
+  echo "No Python >= 3.12 found. Install one, or set PYTHON=/path/to/python3.12." >&2
+  return 1
+}
+
+ensure_venv() {
+  if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)'; then
+    local python
+    python=$(find_python)
+    echo "Creating $VENV with $python ($("$python" --version))"
+    rm -rf "$VENV"
+    "$python" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+    rm -f "$VENV"/.installed-*
+    touch "$stamp"
+  fi
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+  serve)
+    ensure_venv
+    export DJANGO_DEBUG=${DJANGO_DEBUG:-on}
+    "$VENV/bin/python" manage.py migrate --noinput
+    "$VENV/bin/python" manage.py seed_demo
+    addr=${1:-127.0.0.1:8000}
+    echo "Dashboard: http://$addr/   (API: http://$addr/api/v2/, docs: http://$addr/api/v2/docs)"
+    exec "$VENV/bin/python" manage.py runserver "$addr"
+    ;;
+  test)
+    ensure_venv
+    export DJANGO_DEBUG=${DJANGO_DEBUG:-off}
+    export DJANGO_SECRET_KEY=${DJANGO_SECRET_KEY:-test-secret-key-not-for-production}
+    "$VENV/bin/python" -m ruff check .
+    exec "$VENV/bin/python" -m pytest "$@"
+    ;;
+  *)
+    echo "usage: bash dev.sh serve [ADDR:PORT] | bash dev.sh test [pytest args]" >&2
+    exit 2
+    ;;
+esac

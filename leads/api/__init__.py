@@ -1,0 +1,36 @@
+"""The MoltFlow-compatible API v2 served from the local store, at /api/v2/."""
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import HttpError
+
+from leads.api import accounts, leads
+from leads.api.auth import ApiError
+
+api = NinjaAPI(
+    title="Leads API v2 (MoltFlow-compatible mirror)",
+    version="2.0.0",
+    description=(
+        "The leads part of the MoltFlow API v2, served from this dashboard's own store. "
+        "Authenticate with `X-API-Key: mf_…` or `Authorization: Bearer mf_…`."
+    ),
+    urls_namespace="api",
+)
+api.add_router("/", leads.router)
+api.add_router("/", accounts.router)
+
+
+@api.exception_handler(ApiError)
+def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    response = api.create_response(request, {"detail": exc.detail}, status=exc.status)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    detail = str(exc)
+    if detail.startswith("Cannot parse request body"):
+        detail = "The request body is not valid JSON."
+    return api.create_response(request, {"detail": detail}, status=exc.status_code)

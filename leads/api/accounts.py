@@ -1,0 +1,202 @@
+"""`/api/v2/sessions`, `/api/v2/groups` and `/api/v2/custom-groups` (CONTRACT §1)."""
+
+from typing import Any
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.http import HttpRequest
+from ninja import Router
+
+from leads.api.auth import ApiError, KeyAuth, require_room
+from leads.api.schemas import (
+    CustomGroupDetailOut,
+    CustomGroupIn,
+    CustomGroupListOut,
+    CustomGroupOut,
+    ErrorOut,
+    GroupIn,
+    GroupListOut,
+    GroupOut,
+    GroupPatchIn,
+    SessionIn,
+    SessionOut,
+)
+from leads.models import CustomGroup, CustomGroupMember, MonitoredGroup, Session
+from leads.phones import normalise_phone
+
+router = Router()
+ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 429: ErrorOut}
+
+
+def clean_keywords(keywords: list[str]) -> list[str]:
+    """Keywords as typed, blanks and repeats (in any case) dropped, order kept."""
+    seen: dict[str, str] = {}
+    for keyword in keywords:
+        keyword = " ".join(keyword.split())
+        if keyword and keyword.casefold() not in seen:
+            seen[keyword.casefold()] = keyword
+    return list(seen.values())
+
+
+# --- Sessions ------------------------------------------------------------------------------
+
+
+@router.get("/sessions", response={200: list[SessionOut], **ERRORS}, auth=KeyAuth("sessions:read"), tags=["sessions"])
+def list_sessions(request: HttpRequest) -> list[Session]:
+    return list(Session.objects.order_by("created_at"))
+
+
+@router.post(
+    "/sessions",
+    response={201: SessionOut, 400: ErrorOut, **ERRORS},
+    auth=KeyAuth("sessions:manage"),
+    tags=["sessions"],
+)
+def create_session(request: HttpRequest, body: SessionIn) -> tuple[int, Session]:
+    try:
+        with transaction.atomic():
+            session = Session.objects.create(name=body.name)
+    except IntegrityError:
+        raise ApiError(400, f"A session named {body.name!r} already exists.") from None
+    return 201, session
+
+
+# --- Monitored groups ----------------------------------------------------------------------
+
+
+def _get_group(group_id: UUID) -> MonitoredGroup:
+    group = MonitoredGroup.objects.filter(pk=group_id).first()
+    if group is None:
+        raise ApiError(404, f"Group {group_id} not found.")
+    return group
+
+
+def _require_session(session_id: UUID) -> None:
+    if not Session.objects.filter(pk=session_id).exists():
+        raise ApiError(404, f"Session {session_id} not found.")
+
+
+@router.get("/groups", response={200: GroupListOut, **ERRORS}, auth=KeyAuth("groups:read"), tags=["groups"])
+def list_groups(request: HttpRequest) -> dict[str, Any]:
+    groups = list(MonitoredGroup.objects.order_by("name", "id"))
+    return {"items": groups, "total": len(groups)}
+
+
+@router.post(
+    "/groups",
+    response={201: GroupOut, 400: ErrorOut, 404: ErrorOut, **ERRORS},
+    auth=KeyAuth("groups:manage"),
+    tags=["groups"],
+)
+def create_group(request: HttpRequest, body: GroupIn) -> tuple[int, MonitoredGroup]:
+    _require_session(body.session_id)
+    require_room(request, "groups", MonitoredGroup.objects.count(), "monitored groups")
+    try:
+        with transaction.atomic():
+            group = MonitoredGroup.objects.create(
+                session_id=body.session_id,
+                wa_group_id=body.wa_group_id,
+                name=body.name,
+                monitor_mode=body.monitor_mode,
+                monitor_keywords=clean_keywords(body.monitor_keywords),
+                is_active=body.is_active,
+            )
+    except IntegrityError:
+        raise ApiError(400, f"Group {body.wa_group_id} is already monitored on that session.") from None
+    return 201, group
+
+
+@router.get(
+    "/groups/{group_id}",
+    response={200: GroupOut, 404: ErrorOut, **ERRORS},
+    auth=KeyAuth("groups:read"),
+    tags=["groups"],
+)
+def get_group(request: HttpRequest, group_id: UUID) -> MonitoredGroup:
+    return _get_group(group_id)
+
+
+@router.patch(
+    "/groups/{group_id}",
+    response={200: GroupOut, 400: ErrorOut, 404: ErrorOut, **ERRORS},
+    auth=KeyAuth("groups:manage"),
+    tags=["groups"],
+)
+def update_group(request: HttpRequest, group_id: UUID, body: GroupPatchIn) -> MonitoredGroup:
+    group = _get_group(group_id)
+    changes = body.dict(exclude_unset=True)
+    if changes.get("session_id") is not None:
+        _require_session(changes["session_id"])
+    for field, value in changes.items():
+        if value is None:
+            raise ApiError(400, f"{field} cannot be null.")
+        if field == "monitor_keywords":
+            value = clean_keywords(value)
+        setattr(group, field, value)
+    try:
+        with transaction.atomic():
+            group.save()
+    except IntegrityError:
+        raise ApiError(400, f"Group {group.wa_group_id} is already monitored on that session.") from None
+    return group
+
+
+# --- Custom groups -------------------------------------------------------------------------
+
+
+def _custom_group_out(group: CustomGroup, member_count: int) -> dict[str, Any]:
+    return {
+        "id": group.id,
+        "name": group.name,
+        "member_count": member_count,
+        "created_at": group.created_at,
+    }
+
+
+@router.get(
+    "/custom-groups",
+    response={200: CustomGroupListOut, **ERRORS},
+    auth=KeyAuth("custom-groups:read"),
+    tags=["custom-groups"],
+)
+def list_custom_groups(request: HttpRequest) -> dict[str, Any]:
+    groups = CustomGroup.objects.annotate(member_count=Count("members")).order_by("name", "id")
+    items = [_custom_group_out(group, group.member_count) for group in groups]
+    return {"items": items, "total": len(items)}
+
+
+@router.post(
+    "/custom-groups",
+    response={201: CustomGroupOut, **ERRORS},
+    auth=KeyAuth("custom-groups:manage"),
+    tags=["custom-groups"],
+)
+def create_custom_group(request: HttpRequest, body: CustomGroupIn) -> tuple[int, dict[str, Any]]:
+    require_room(request, "custom_groups", CustomGroup.objects.count(), "custom groups")
+    members: dict[str, str] = {}
+    for member in body.members:
+        phone = normalise_phone(member.phone) or member.phone
+        members.setdefault(phone, member.name or "")
+    with transaction.atomic():
+        group = CustomGroup.objects.create(name=body.name)
+        CustomGroupMember.objects.bulk_create(
+            CustomGroupMember(group=group, phone=phone, name=name) for phone, name in members.items()
+        )
+    return 201, _custom_group_out(group, len(members))
+
+
+@router.get(
+    "/custom-groups/{group_id}",
+    response={200: CustomGroupDetailOut, 404: ErrorOut, **ERRORS},
+    auth=KeyAuth("custom-groups:read"),
+    tags=["custom-groups"],
+)
+def get_custom_group(request: HttpRequest, group_id: UUID) -> dict[str, Any]:
+    group = CustomGroup.objects.filter(pk=group_id).first()
+    if group is None:
+        raise ApiError(404, f"Custom group {group_id} not found.")
+    members = [
+        {"phone": m.phone, "name": m.name or None} for m in group.members.order_by("added_at", "id")
+    ]
+    return {**_custom_group_out(group, len(members)), "members": members}

@@ -1,0 +1,172 @@
+"""`/api/v2/leads…`: CONTRACT §1 over the local store."""
+
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Max
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Query, Router
+
+from leads import services
+from leads.api.auth import ApiError, KeyAuth, require_bulk_plan
+from leads.api.schemas import (
+    BulkAddIn,
+    BulkAddOut,
+    BulkStatusIn,
+    BulkStatusOut,
+    ErrorOut,
+    LeadDetailOut,
+    LeadListOut,
+    LeadOut,
+    ReciprocityOut,
+    StatusIn,
+)
+from leads.exports import EXPORT_MAX_ROWS, stream_csv, stream_json
+from leads.models import CustomGroup, InboundMessage, Lead, Session
+from leads.pipeline import InvalidTransition, Status
+from leads.queries import NEWEST_FIRST, leads_matching
+from leads.serializers import lead_payload
+
+router = Router(tags=["leads"])
+
+READ = KeyAuth("leads:read")
+MANAGE = KeyAuth("leads:manage")
+ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 429: ErrorOut}
+
+
+def _actor(request: HttpRequest) -> services.Actor:
+    key = request.auth  # type: ignore[attr-defined]
+    return services.Actor(kind="api_key", api_key_id=key.id, label=f"API key {key.name}")
+
+
+def _get_lead(lead_id: UUID) -> Lead:
+    lead = Lead.objects.select_related("source_group").filter(pk=lead_id).first()
+    if lead is None:
+        raise ApiError(404, f"Lead {lead_id} not found.")
+    return lead
+
+
+def _filtered(
+    status: Status | None, source_group_id: UUID | None, search: str | None
+) -> Any:
+    return leads_matching(status=status, source_group_id=source_group_id, search=search)
+
+
+@router.get("/leads", response={200: LeadListOut, **ERRORS}, auth=READ)
+def list_leads(
+    request: HttpRequest,
+    status: Status | None = None,
+    source_group_id: UUID | None = None,
+    search: str | None = Query(None, max_length=200),
+    limit: int = Query(50, ge=1, le=100),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    leads = _filtered(status, source_group_id, search)
+    page = leads.order_by(*NEWEST_FIRST)[offset : offset + limit]
+    return {
+        "leads": [lead_payload(lead) for lead in page],
+        "total": leads.count(),
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+# Registered before `/leads/{lead_id}` routes so "export" and "bulk" never parse as ids.
+@router.get(
+    "/leads/export/csv",
+    response={200: None, **ERRORS},
+    auth=READ,
+    openapi_extra={
+        "responses": {200: {"description": "CSV file", "content": {"text/csv": {}}}}
+    },
+)
+def export_csv(
+    request: HttpRequest,
+    status: Status | None = None,
+    source_group_id: UUID | None = None,
+    search: str | None = Query(None, max_length=200),
+) -> StreamingHttpResponse:
+    require_bulk_plan(request, "Exporting leads")
+    rows = _filtered(status, source_group_id, search).order_by(*NEWEST_FIRST)[:EXPORT_MAX_ROWS]
+    response = StreamingHttpResponse(
+        stream_csv(rows.iterator(chunk_size=1000)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="leads.csv"'
+    return response
+
+
+@router.get("/leads/export/json", response={200: list[LeadOut], **ERRORS}, auth=READ)
+def export_json(
+    request: HttpRequest,
+    status: Status | None = None,
+    source_group_id: UUID | None = None,
+    search: str | None = Query(None, max_length=200),
+) -> StreamingHttpResponse:
+    require_bulk_plan(request, "Exporting leads")
+    rows = _filtered(status, source_group_id, search).order_by(*NEWEST_FIRST)[:EXPORT_MAX_ROWS]
+    response = StreamingHttpResponse(
+        stream_json(rows.iterator(chunk_size=1000)), content_type="application/json"
+    )
+    response["Content-Disposition"] = 'attachment; filename="leads.json"'
+    return response
+
+
+@router.post("/leads/bulk/status", response={200: BulkStatusOut, **ERRORS}, auth=MANAGE)
+def bulk_status(request: HttpRequest, body: BulkStatusIn) -> dict[str, Any]:
+    require_bulk_plan(request, "Bulk operations")
+    result = services.lead_bulk_change_status(body.lead_ids, body.status, _actor(request))
+    return {
+        "updated": len(result.updated),
+        "failed": len(result.failed),
+        "errors": [{"lead_id": f.lead_id, "detail": f.detail} for f in result.failed],
+    }
+
+
+@router.post(
+    "/leads/bulk/add-to-group", response={200: BulkAddOut, 404: ErrorOut, **ERRORS}, auth=MANAGE
+)
+def bulk_add_to_group(request: HttpRequest, body: BulkAddIn) -> dict[str, Any]:
+    require_bulk_plan(request, "Bulk operations")
+    group = CustomGroup.objects.filter(pk=body.custom_group_id).first()
+    if group is None:
+        raise ApiError(404, f"Custom group {body.custom_group_id} not found.")
+    result = services.custom_group_add_leads(group, body.lead_ids)
+    return {"added": result.added, "skipped": result.skipped}
+
+
+@router.get("/leads/{lead_id}", response={200: LeadDetailOut, 404: ErrorOut, **ERRORS}, auth=READ)
+def get_lead(request: HttpRequest, lead_id: UUID) -> dict[str, Any]:
+    return lead_payload(_get_lead(lead_id), detailed=True)
+
+
+@router.patch(
+    "/leads/{lead_id}/status",
+    response={200: LeadDetailOut, 400: ErrorOut, 404: ErrorOut, **ERRORS},
+    auth=MANAGE,
+)
+def update_status(request: HttpRequest, lead_id: UUID, body: StatusIn) -> dict[str, Any]:
+    try:
+        lead = services.lead_change_status(lead_id, body.status, _actor(request))
+    except services.LeadNotFound:
+        raise ApiError(404, f"Lead {lead_id} not found.") from None
+    except InvalidTransition as refused:
+        raise ApiError(400, str(refused)) from None
+    return lead_payload(lead, detailed=True)
+
+
+@router.get(
+    "/leads/{lead_id}/reciprocity",
+    response={200: ReciprocityOut, 404: ErrorOut, **ERRORS},
+    auth=READ,
+)
+def reciprocity(request: HttpRequest, lead_id: UUID, session_id: UUID) -> dict[str, Any]:
+    lead = _get_lead(lead_id)
+    if not Session.objects.filter(pk=session_id).exists():
+        raise ApiError(404, f"Session {session_id} not found.")
+    inbound = InboundMessage.objects.filter(session_id=session_id)
+    if lead.contact_phone:
+        inbound = inbound.filter(contact_phone=lead.contact_phone)
+    else:
+        inbound = inbound.filter(contact_jid=lead.contact_jid)
+    last = inbound.aggregate(last=Max("received_at"))["last"]
+    return {"lead_id": lead.id, "has_messaged_first": last is not None, "last_inbound_at": last}

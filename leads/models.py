@@ -1,0 +1,329 @@
+"""The local mirror's store: MoltFlow's leads data model, plus history and API keys.
+
+Lead status is written only by `leads.services`; nothing else assigns `lead_status`.
+"""
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from leads.pipeline import STATUSES, Status
+
+STATUS_CHOICES = [(status.value, status.value.capitalize()) for status in STATUSES]
+
+
+class Plan(models.TextChoices):
+    FREE = "free", "Free"
+    STARTER = "starter", "Starter"
+    PRO = "pro", "Pro"
+    BUSINESS = "business", "Business"
+
+
+# Per plan: requests per key per minute, monitored groups, custom groups (CONTRACT §1).
+PLAN_LIMITS: dict[str, dict[str, int]] = {
+    Plan.FREE: {"rate": 10, "groups": 2, "custom_groups": 2},
+    Plan.STARTER: {"rate": 20, "groups": 5, "custom_groups": 5},
+    Plan.PRO: {"rate": 40, "groups": 20, "custom_groups": 20},
+    Plan.BUSINESS: {"rate": 60, "groups": 100, "custom_groups": 100},
+}
+PLANS_WITH_BULK = frozenset({Plan.PRO, Plan.BUSINESS})
+
+
+class Account(models.Model):
+    """The one account this deployment mirrors; its plan decides the API's gates."""
+
+    plan = models.CharField(max_length=16, choices=Plan.choices, default=Plan.BUSINESS)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "account"
+
+    def __str__(self) -> str:
+        return f"Account ({self.get_plan_display()} plan)"
+
+    @classmethod
+    def current(cls) -> "Account":
+        account, _ = cls.objects.get_or_create(pk=1)
+        return account
+
+
+class Session(models.Model):
+    """A connected WhatsApp number (a WAHA session)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    status = models.CharField(max_length=20, default="STOPPED")
+    phone_number = models.CharField(max_length=20, blank=True, default="")
+    me_jid = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MonitorMode(models.TextChoices):
+    KEYWORDS = "keywords", "Keywords"
+    FIRST_MESSAGE = "first_message", "First message"
+    ALL = "all", "All messages"
+
+
+class MonitoredGroup(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="groups")
+    wa_group_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+    monitor_mode = models.CharField(
+        max_length=20, choices=MonitorMode.choices, default=MonitorMode.KEYWORDS
+    )
+    monitor_keywords = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "wa_group_id"], name="group_unique_per_session")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupMessage(models.Model):
+    """A member's message seen in a monitored group."""
+
+    group = models.ForeignKey(MonitoredGroup, on_delete=models.CASCADE, related_name="messages")
+    wa_message_id = models.CharField(max_length=200)
+    sender_jid = models.CharField(max_length=100)
+    sender_phone = models.CharField(max_length=20, null=True, blank=True)
+    sender_name = models.CharField(max_length=200, blank=True, default="")
+    body = models.TextField(blank=True, default="")
+    from_me = models.BooleanField(default=False)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "wa_message_id"], name="message_unique_per_group")
+        ]
+        indexes = [models.Index(fields=["group", "sender_jid"])]
+
+
+class Lead(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    source_group = models.ForeignKey(MonitoredGroup, on_delete=models.CASCADE, related_name="leads")
+    # The WhatsApp id of the contact: `<digits>@c.us`, or `<digits>@lid` when the number is hidden.
+    contact_jid = models.CharField(max_length=100)
+    contact_phone = models.CharField(max_length=20, null=True, blank=True)
+    contact_name = models.CharField(max_length=200, null=True, blank=True)
+    lead_status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=Status.NEW)
+    lead_score = models.IntegerField(default=0)
+    lead_detected_at = models.DateTimeField(default=timezone.now)
+    matched_keyword = models.CharField(max_length=200, null=True, blank=True)
+    message_preview = models.CharField(max_length=500, blank=True, default="")
+    monitor_mode = models.CharField(max_length=20, default=MonitorMode.KEYWORDS)
+    message_count = models.PositiveIntegerField(default=1)
+    # Casefolded name, phone digits and keyword: what `search` looks in (one indexed column).
+    search_text = models.TextField(blank=True, default="", editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_group", "contact_jid"], name="one_lead_per_contact_per_group"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["-lead_detected_at", "id"], name="lead_newest"),
+            models.Index(fields=["lead_status", "-lead_detected_at"], name="lead_status_newest"),
+            models.Index(fields=["source_group", "-lead_detected_at"], name="lead_group_newest"),
+            models.Index(Lower("contact_name"), name="lead_name_lower"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_name or self.contact_phone or self.contact_jid} ({self.lead_status})"
+
+    @property
+    def session_id(self) -> uuid.UUID:
+        return self.source_group.session_id
+
+    def refresh_search_text(self) -> None:
+        self.search_text = build_search_text(
+            self.contact_name, self.contact_phone, self.matched_keyword
+        )
+
+
+def build_search_text(name: str | None, phone: str | None, keyword: str | None) -> str:
+    """The casefolded haystack `search` matches against (name, phone and its digits, keyword)."""
+    parts = [name or "", phone or "", (phone or "").lstrip("+"), keyword or ""]
+    return "\n".join(part.casefold() for part in parts if part)
+
+
+class InboundMessage(models.Model):
+    """A direct (non-group) message a contact sent to one of our sessions: reciprocity."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="inbound_messages")
+    wa_message_id = models.CharField(max_length=200, unique=True)
+    contact_jid = models.CharField(max_length=100)
+    contact_phone = models.CharField(max_length=20, null=True, blank=True)
+    body = models.TextField(blank=True, default="")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["session", "contact_phone", "-received_at"]),
+            models.Index(fields=["session", "contact_jid", "-received_at"]),
+        ]
+
+
+class CustomGroup(models.Model):
+    """A contact list for outreach."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomGroupMember(models.Model):
+    group = models.ForeignKey(CustomGroup, on_delete=models.CASCADE, related_name="members")
+    phone = models.CharField(max_length=100)
+    name = models.CharField(max_length=200, blank=True, default="")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "phone"], name="member_unique_per_group")
+        ]
+
+
+class Scope(models.TextChoices):
+    LEADS_READ = "leads:read"
+    LEADS_MANAGE = "leads:manage"
+    GROUPS_READ = "groups:read"
+    GROUPS_MANAGE = "groups:manage"
+    CUSTOM_GROUPS_READ = "custom-groups:read"
+    CUSTOM_GROUPS_MANAGE = "custom-groups:manage"
+    SESSIONS_READ = "sessions:read"
+    SESSIONS_MANAGE = "sessions:manage"
+
+
+ALL_SCOPES: tuple[str, ...] = tuple(Scope.values)
+API_KEY_PREFIX = "mf_"
+
+
+def hash_api_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A key for the mirror API. Only the SHA-256 of the raw key is kept."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=7, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(
+        cls, name: str, scopes: list[str] | None = None, expires_at: datetime | None = None
+    ) -> tuple["ApiKey", str]:
+        """Create a key; returns it with the raw key, which is never stored or shown again."""
+        raw_key = API_KEY_PREFIX + secrets.token_urlsafe(30)[:40]
+        key = cls.objects.create(
+            name=name,
+            prefix=raw_key[:7],
+            key_hash=hash_api_key(raw_key),
+            scopes=list(scopes) if scopes is not None else list(ALL_SCOPES),
+            expires_at=expires_at,
+        )
+        return key, raw_key
+
+    def set_raw_key(self, raw_key: str) -> None:
+        self.prefix = raw_key[:7]
+        self.key_hash = hash_api_key(raw_key)
+
+    def has_scope(self, scope: str) -> bool:
+        """`manage` implies `read` for the same resource."""
+        if scope in self.scopes:
+            return True
+        resource, _, action = scope.partition(":")
+        return action == "read" and f"{resource}:manage" in self.scopes
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+class ApiKeyUsage(models.Model):
+    """Requests per key per minute window: the rate limit, shared by every process."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="usage")
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "window_start"], name="usage_one_row_per_window")
+        ]
+
+
+class ActorKind(models.TextChoices):
+    USER = "user", "User"
+    API_KEY = "api_key", "API key"
+    WEBHOOK = "webhook", "Webhook"
+    IMPORT = "import", "Import"
+    SYNC = "sync", "Sync"
+    SYSTEM = "system", "System"
+
+
+class LeadStatusChange(models.Model):
+    """One row per status change: from, to, when, who and through what."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=STATUS_CHOICES)
+    to_status = models.CharField(max_length=16, choices=STATUS_CHOICES)
+    changed_at = models.DateTimeField(default=timezone.now)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_label = models.CharField(max_length=200, blank=True, default="")
+    reason = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [
+            models.Index(fields=["lead", "changed_at"]),
+            models.Index(fields=["-changed_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"

@@ -1,0 +1,34 @@
+"""Read-side helpers over the store: the one definition of the leads filters."""
+
+import uuid
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from leads.models import Lead
+
+NEWEST_FIRST = ("-lead_detected_at", "-id")
+
+
+def leads_matching(
+    *,
+    status: str | None = None,
+    source_group_id: uuid.UUID | str | None = None,
+    search: str | None = None,
+    detected_from: datetime | None = None,
+    detected_to: datetime | None = None,
+) -> QuerySet[Lead]:
+    """Leads filtered as CONTRACT §1 describes (`search`: name, phone or keyword, any case)."""
+    leads = Lead.objects.select_related("source_group")
+    if status:
+        leads = leads.filter(lead_status=status)
+    if source_group_id:
+        leads = leads.filter(source_group_id=source_group_id)
+    needle = (search or "").strip().casefold()
+    if needle:
+        leads = leads.filter(search_text__contains=needle)
+    if detected_from:
+        leads = leads.filter(lead_detected_at__gte=detected_from)
+    if detected_to:
+        leads = leads.filter(lead_detected_at__lt=detected_to)
+    return leads

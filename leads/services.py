@@ -1,0 +1,200 @@
+"""The only code that writes lead status.
+
+A single change is a compare-and-set `UPDATE … WHERE lead_status = <seen>` plus one history
+row, in one transaction. A bulk change is a constant number of statements whatever the number
+of leads: lock and read the rows, one UPDATE, one INSERT of history.
+"""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from leads.models import (
+    ActorKind,
+    CustomGroup,
+    CustomGroupMember,
+    Lead,
+    LeadStatusChange,
+)
+from leads.pipeline import InvalidTransition, can_transition, check_transition, is_status
+
+
+class LeadNotFound(Exception):
+    def __init__(self, lead_id: object) -> None:
+        self.lead_id = lead_id
+        super().__init__(f"Lead {lead_id} not found")
+
+
+class StaleStatus(InvalidTransition):
+    """The lead is no longer in the status the caller saw; `last_change` says who moved it."""
+
+    def __init__(
+        self, current: str, target: str, expected: str, last_change: LeadStatusChange | None
+    ) -> None:
+        super().__init__(current, target)
+        self.expected = expected
+        self.last_change = last_change
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: a user, an API key, a webhook, an import, a sync or the system."""
+
+    kind: str
+    user_id: int | None = None
+    api_key_id: uuid.UUID | None = None
+    label: str = ""
+
+    @classmethod
+    def system(cls, label: str = "") -> "Actor":
+        return cls(kind=ActorKind.SYSTEM, label=label)
+
+    def history_row(
+        self, lead_id: uuid.UUID, from_status: str, to_status: str, reason: str, now: object
+    ) -> LeadStatusChange:
+        return LeadStatusChange(
+            lead_id=lead_id,
+            from_status=from_status,
+            to_status=to_status,
+            changed_at=now,
+            actor_kind=self.kind,
+            user_id=self.user_id,
+            api_key_id=self.api_key_id,
+            actor_label=self.label[:200],
+            reason=reason[:500],
+        )
+
+
+# How often a compare-and-set is retried when another writer moved the lead in between.
+_CAS_ATTEMPTS = 5
+
+
+def lead_change_status(
+    lead_id: uuid.UUID | str,
+    target: str,
+    actor: Actor,
+    *,
+    expected_status: str | None = None,
+    reason: str = "",
+) -> Lead:
+    """Move one lead to `target`, atomically, writing one history row.
+
+    With `expected_status`, the move is refused (`StaleStatus`) unless the lead is still in
+    that status: a screen that is out of date cannot move a lead it has not seen move.
+    Raises `LeadNotFound` or `InvalidTransition` (which names the status the lead really has).
+    """
+    if not is_status(target):
+        raise ValueError(f"Unknown status: {target!r}")
+    for _ in range(_CAS_ATTEMPTS):
+        with transaction.atomic():
+            current = Lead.objects.filter(pk=lead_id).values_list("lead_status", flat=True).first()
+            if current is None:
+                raise LeadNotFound(lead_id)
+            if expected_status is not None and current != expected_status:
+                raise StaleStatus(current, target, expected_status, _last_change(lead_id))
+            check_transition(current, target)
+            now = timezone.now()
+            moved = Lead.objects.filter(pk=lead_id, lead_status=current).update(
+                lead_status=target, updated_at=now
+            )
+            if moved:
+                actor.history_row(lead_id, current, target, reason, now).save()
+                return Lead.objects.select_related("source_group").get(pk=lead_id)
+        # Another writer won between our read and our UPDATE: judge again from its result.
+    raise InvalidTransition(current, target)
+
+
+def _last_change(lead_id: uuid.UUID | str) -> LeadStatusChange | None:
+    return (
+        LeadStatusChange.objects.filter(lead_id=lead_id)
+        .select_related("user", "api_key")
+        .order_by("-changed_at", "-id")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class BulkFailure:
+    lead_id: str
+    detail: str
+    current_status: str | None = None
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    updated: list[str] = field(default_factory=list)
+    failed: list[BulkFailure] = field(default_factory=list)
+
+
+def unique_ids(lead_ids: Iterable[uuid.UUID | str]) -> list[str]:
+    """Ids as strings, duplicates dropped, first occurrence kept."""
+    return list(dict.fromkeys(str(lead_id) for lead_id in lead_ids))
+
+
+def lead_bulk_change_status(
+    lead_ids: Sequence[uuid.UUID | str], target: str, actor: Actor, *, reason: str = ""
+) -> BulkResult:
+    """Move many leads to `target`; every lead is judged on its own.
+
+    Runs a constant number of SQL statements whatever the number of leads, and reports each
+    id it did not move (unknown, or not allowed from its current status) with the reason.
+    """
+    if not is_status(target):
+        raise ValueError(f"Unknown status: {target!r}")
+    ids = unique_ids(lead_ids)
+    with transaction.atomic():
+        # Row locks (PostgreSQL) keep the statuses we judge by until we commit.
+        rows = dict(
+            Lead.objects.select_for_update()
+            .filter(pk__in=ids)
+            .values_list("id", "lead_status")
+        )
+        current_by_id = {str(lead_id): status for lead_id, status in rows.items()}
+        movable: dict[str, str] = {}
+        failed: list[BulkFailure] = []
+        for lead_id in ids:
+            current = current_by_id.get(lead_id)
+            if current is None:
+                failed.append(BulkFailure(lead_id, "Lead not found"))
+            elif can_transition(current, target):
+                movable[lead_id] = current
+            else:
+                failed.append(
+                    BulkFailure(lead_id, str(InvalidTransition(current, target)), current)
+                )
+        if movable:
+            now = timezone.now()
+            Lead.objects.filter(pk__in=list(movable)).update(lead_status=target, updated_at=now)
+            LeadStatusChange.objects.bulk_create(
+                actor.history_row(uuid.UUID(lead_id), current, target, reason, now)
+                for lead_id, current in movable.items()
+            )
+    return BulkResult(updated=list(movable), failed=failed)
+
+
+@dataclass(frozen=True)
+class AddToGroupResult:
+    added: int
+    skipped: int
+
+
+def custom_group_add_leads(
+    group: CustomGroup, lead_ids: Sequence[uuid.UUID | str]
+) -> AddToGroupResult:
+    """Add the leads' phones to a custom group; phones already there (or none) are skipped."""
+    ids = unique_ids(lead_ids)
+    leads = Lead.objects.filter(pk__in=ids).values_list("contact_phone", "contact_name")
+    with transaction.atomic():
+        existing = set(group.members.values_list("phone", flat=True))
+        new_members: dict[str, str] = {}
+        for phone, name in leads:
+            if phone and phone not in existing and phone not in new_members:
+                new_members[phone] = name or ""
+        CustomGroupMember.objects.bulk_create(
+            [CustomGroupMember(group=group, phone=p, name=n) for p, n in new_members.items()],
+            ignore_conflicts=True,
+        )
+    return AddToGroupResult(added=len(new_members), skipped=len(ids) - len(new_members))
