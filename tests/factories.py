@@ -1,0 +1,62 @@
+"""Small builders for test data. Keep them plain: one function per thing."""
+
+import itertools
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from leads.models import ApiKey, Lead, MonitoredGroup, Session, build_search_text
+
+_counter = itertools.count(1)
+
+
+def make_session(name: str | None = None) -> Session:
+    return Session.objects.create(name=name or f"session-{next(_counter)}", status="WORKING")
+
+
+def make_group(
+    session: Session | None = None,
+    *,
+    name: str | None = None,
+    keywords: list[str] | None = None,
+    mode: str = "keywords",
+) -> MonitoredGroup:
+    n = next(_counter)
+    return MonitoredGroup.objects.create(
+        session=session or make_session(),
+        wa_group_id=f"1203630{n:05d}@g.us",
+        name=name or f"Group {n}",
+        monitor_mode=mode,
+        monitor_keywords=keywords if keywords is not None else ["looking for", "price"],
+    )
+
+
+def make_lead(
+    group: MonitoredGroup | None = None,
+    *,
+    status: str = "new",
+    name: str | None = "Dana Levi",
+    phone: str | None = None,
+    keyword: str | None = "price",
+    preview: str = "What's the price?",
+    detected_at: datetime | None = None,
+) -> Lead:
+    n = next(_counter)
+    phone = phone if phone is not None else f"+1555{n:07d}"
+    lead = Lead(
+        source_group=group or make_group(),
+        contact_jid=f"{phone.lstrip('+')}@c.us" if phone else f"{n}@lid",
+        contact_phone=phone or None,
+        contact_name=name,
+        lead_status=status,
+        matched_keyword=keyword,
+        message_preview=preview,
+        lead_detected_at=detected_at or timezone.now() - timedelta(minutes=n),
+        search_text=build_search_text(name, phone, keyword),
+    )
+    lead.save()
+    return lead
+
+
+def make_api_key(scopes: list[str] | None = None, **kwargs: object) -> tuple[ApiKey, str]:
+    return ApiKey.issue(f"key-{next(_counter)}", scopes, **kwargs)  # type: ignore[arg-type]
