@@ -8,3 +8,5 @@ urlpatterns = [
     path("api/v2/", api.urls),
     path("", include("leads.urls")),
 ]
+
+handler500 = "leads.views.errors.server_error"

@@ -88,7 +88,9 @@ class MonitoredGroup(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["session", "wa_group_id"], name="group_unique_per_session")
+            models.UniqueConstraint(
+                fields=["session", "wa_group_id"], name="group_unique_per_session"
+            )
         ]
         ordering = ["name"]
 
@@ -110,9 +112,14 @@ class GroupMessage(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["group", "wa_message_id"], name="message_unique_per_group")
+            models.UniqueConstraint(
+                fields=["group", "wa_message_id"], name="message_unique_per_group"
+            )
         ]
         indexes = [models.Index(fields=["group", "sender_jid"])]
+
+    def __str__(self) -> str:
+        return f"{self.sender_name or self.sender_jid}: {self.body[:40]}"
 
 
 class Lead(models.Model):
@@ -182,6 +189,9 @@ class InboundMessage(models.Model):
             models.Index(fields=["session", "contact_jid", "-received_at"]),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.contact_phone or self.contact_jid} → {self.session_id}"
+
 
 class CustomGroup(models.Model):
     """A contact list for outreach."""
@@ -208,6 +218,9 @@ class CustomGroupMember(models.Model):
             models.UniqueConstraint(fields=["group", "phone"], name="member_unique_per_group")
         ]
 
+    def __str__(self) -> str:
+        return self.name or self.phone
+
 
 class Scope(models.TextChoices):
     LEADS_READ = "leads:read"
@@ -226,6 +239,11 @@ API_KEY_PREFIX = "mf_"
 
 def hash_api_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def generate_raw_key() -> str:
+    """`mf_` and 40 url-safe characters, as upstream keys look."""
+    return API_KEY_PREFIX + secrets.token_urlsafe(30)[:40]
 
 
 class ApiKey(models.Model):
@@ -252,7 +270,7 @@ class ApiKey(models.Model):
         cls, name: str, scopes: list[str] | None = None, expires_at: datetime | None = None
     ) -> tuple["ApiKey", str]:
         """Create a key; returns it with the raw key, which is never stored or shown again."""
-        raw_key = API_KEY_PREFIX + secrets.token_urlsafe(30)[:40]
+        raw_key = generate_raw_key()
         key = cls.objects.create(
             name=name,
             prefix=raw_key[:7],
@@ -290,8 +308,13 @@ class ApiKeyUsage(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["api_key", "window_start"], name="usage_one_row_per_window")
+            models.UniqueConstraint(
+                fields=["api_key", "window_start"], name="usage_one_row_per_window"
+            )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} @ {self.window_start:%H:%M}: {self.count}"
 
 
 class ActorKind(models.TextChoices):

@@ -148,9 +148,7 @@ def lead_bulk_change_status(
     with transaction.atomic():
         # Row locks (PostgreSQL) keep the statuses we judge by until we commit.
         rows = dict(
-            Lead.objects.select_for_update()
-            .filter(pk__in=ids)
-            .values_list("id", "lead_status")
+            Lead.objects.select_for_update().filter(pk__in=ids).values_list("id", "lead_status")
         )
         current_by_id = {str(lead_id): status for lead_id, status in rows.items()}
         movable: dict[str, str] = {}

@@ -1,13 +1,22 @@
 """The MoltFlow-compatible API v2 served from the local store, at /api/v2/."""
 
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Router
 from ninja.errors import HttpError
+from ninja.renderers import JSONRenderer
 
 from leads.api import accounts, leads
 from leads.api.auth import ApiError
 
+
+class Utf8JSONRenderer(JSONRenderer):
+    """Hebrew and Arabic as themselves, not as \\u escapes."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
+    renderer=Utf8JSONRenderer(),
     title="Leads API v2 (MoltFlow-compatible mirror)",
     version="2.0.0",
     description=(
@@ -18,6 +27,19 @@ api = NinjaAPI(
 )
 api.add_router("/", leads.router)
 api.add_router("/", accounts.router)
+
+# Registered last, so it only answers paths no endpoint has: a JSON 404, like every error here.
+not_found = Router()
+
+
+@not_found.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", include_in_schema=False
+)
+def unknown_path(request: HttpRequest, rest: str) -> HttpResponse:
+    raise ApiError(404, f"No such endpoint: {request.method} {request.path}")
+
+
+api.add_router("/", not_found)
 
 
 @api.exception_handler(ApiError)
@@ -34,3 +56,4 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if detail.startswith("Cannot parse request body"):
         detail = "The request body is not valid JSON."
     return api.create_response(request, {"detail": detail}, status=exc.status_code)
+

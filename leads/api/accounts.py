@@ -42,7 +42,12 @@ def clean_keywords(keywords: list[str]) -> list[str]:
 # --- Sessions ------------------------------------------------------------------------------
 
 
-@router.get("/sessions", response={200: list[SessionOut], **ERRORS}, auth=KeyAuth("sessions:read"), tags=["sessions"])
+@router.get(
+    "/sessions",
+    response={200: list[SessionOut], **ERRORS},
+    auth=KeyAuth("sessions:read"),
+    tags=["sessions"],
+)
 def list_sessions(request: HttpRequest) -> list[Session]:
     return list(Session.objects.order_by("created_at"))
 
@@ -77,7 +82,9 @@ def _require_session(session_id: UUID) -> None:
         raise ApiError(404, f"Session {session_id} not found.")
 
 
-@router.get("/groups", response={200: GroupListOut, **ERRORS}, auth=KeyAuth("groups:read"), tags=["groups"])
+@router.get(
+    "/groups", response={200: GroupListOut, **ERRORS}, auth=KeyAuth("groups:read"), tags=["groups"]
+)
 def list_groups(request: HttpRequest) -> dict[str, Any]:
     groups = list(MonitoredGroup.objects.order_by("name", "id"))
     return {"items": groups, "total": len(groups)}
@@ -103,7 +110,9 @@ def create_group(request: HttpRequest, body: GroupIn) -> tuple[int, MonitoredGro
                 is_active=body.is_active,
             )
     except IntegrityError:
-        raise ApiError(400, f"Group {body.wa_group_id} is already monitored on that session.") from None
+        raise ApiError(
+            400, f"Group {body.wa_group_id} is already monitored on that session."
+        ) from None
     return 201, group
 
 
@@ -138,7 +147,9 @@ def update_group(request: HttpRequest, group_id: UUID, body: GroupPatchIn) -> Mo
         with transaction.atomic():
             group.save()
     except IntegrityError:
-        raise ApiError(400, f"Group {group.wa_group_id} is already monitored on that session.") from None
+        raise ApiError(
+            400, f"Group {group.wa_group_id} is already monitored on that session."
+        ) from None
     return group
 
 
@@ -181,7 +192,8 @@ def create_custom_group(request: HttpRequest, body: CustomGroupIn) -> tuple[int,
     with transaction.atomic():
         group = CustomGroup.objects.create(name=body.name)
         CustomGroupMember.objects.bulk_create(
-            CustomGroupMember(group=group, phone=phone, name=name) for phone, name in members.items()
+            CustomGroupMember(group=group, phone=phone, name=name)
+            for phone, name in members.items()
         )
     return 201, _custom_group_out(group, len(members))
 

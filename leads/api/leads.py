@@ -10,6 +10,7 @@ from ninja import Query, Router
 from leads import services
 from leads.api.auth import ApiError, KeyAuth, require_bulk_plan
 from leads.api.schemas import (
+    NO_NUL,
     BulkAddIn,
     BulkAddOut,
     BulkStatusIn,
@@ -46,9 +47,7 @@ def _get_lead(lead_id: UUID) -> Lead:
     return lead
 
 
-def _filtered(
-    status: Status | None, source_group_id: UUID | None, search: str | None
-) -> Any:
+def _filtered(status: Status | None, source_group_id: UUID | None, search: str | None) -> Any:
     return leads_matching(status=status, source_group_id=source_group_id, search=search)
 
 
@@ -57,15 +56,18 @@ def list_leads(
     request: HttpRequest,
     status: Status | None = None,
     source_group_id: UUID | None = None,
-    search: str | None = Query(None, max_length=200),
+    search: str | None = Query(None, max_length=200, pattern=NO_NUL),
     limit: int = Query(50, ge=1, le=100),
     offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
     leads = _filtered(status, source_group_id, search)
-    page = leads.order_by(*NEWEST_FIRST)[offset : offset + limit]
+    total = leads.count()
+    # Past the end there is nothing to fetch, and an offset beyond the database's integers
+    # would fail in SQL.
+    page = leads.order_by(*NEWEST_FIRST)[offset : offset + limit] if offset < total else []
     return {
         "leads": [lead_payload(lead) for lead in page],
-        "total": leads.count(),
+        "total": total,
         "limit": limit,
         "offset": offset,
     }
@@ -76,15 +78,13 @@ def list_leads(
     "/leads/export/csv",
     response={200: None, **ERRORS},
     auth=READ,
-    openapi_extra={
-        "responses": {200: {"description": "CSV file", "content": {"text/csv": {}}}}
-    },
+    openapi_extra={"responses": {200: {"description": "CSV file", "content": {"text/csv": {}}}}},
 )
 def export_csv(
     request: HttpRequest,
     status: Status | None = None,
     source_group_id: UUID | None = None,
-    search: str | None = Query(None, max_length=200),
+    search: str | None = Query(None, max_length=200, pattern=NO_NUL),
 ) -> StreamingHttpResponse:
     require_bulk_plan(request, "Exporting leads")
     rows = _filtered(status, source_group_id, search).order_by(*NEWEST_FIRST)[:EXPORT_MAX_ROWS]
@@ -100,7 +100,7 @@ def export_json(
     request: HttpRequest,
     status: Status | None = None,
     source_group_id: UUID | None = None,
-    search: str | None = Query(None, max_length=200),
+    search: str | None = Query(None, max_length=200, pattern=NO_NUL),
 ) -> StreamingHttpResponse:
     require_bulk_plan(request, "Exporting leads")
     rows = _filtered(status, source_group_id, search).order_by(*NEWEST_FIRST)[:EXPORT_MAX_ROWS]

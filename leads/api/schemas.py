@@ -11,6 +11,8 @@ from leads.models import MonitorMode
 from leads.pipeline import Status
 
 BULK_MAX = 1000
+# PostgreSQL text cannot hold NUL: refuse it at the door (422) rather than fail in the database.
+NO_NUL = r"^[^\x00]*$"
 
 
 class ErrorOut(Schema):
@@ -94,12 +96,16 @@ class BulkAddOut(Schema):
     skipped: int
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Keyword = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
+]
+Keyword = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=NO_NUL)]
 
 
 class SessionIn(Schema):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_NUL)
+    ]
 
 
 class SessionOut(Schema):
@@ -111,8 +117,13 @@ class SessionOut(Schema):
 
 
 class MemberIn(Schema):
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    phone: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_NUL)
+    ]
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=NO_NUL)]
+        | None
+    ) = None
 
 
 class MemberOut(Schema):
