@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -136,10 +138,38 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "admin:login"
 
+# No inline scripts or styles anywhere: behaviour lives in static/js, so this policy holds.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+X_FRAME_OPTIONS = "DENY"
+
 # --- The leads sources and upstream -------------------------------------------------------
 LEADS_SOURCE = env_str("LEADS_SOURCE", "local")
 MOLTFLOW_API_URL = env_str("MOLTFLOW_API_URL", "https://apiv2.waiflow.app/api/v2")
 MOLTFLOW_API_KEY = env_str("MOLTFLOW_API_KEY", "")
+# How long reads from MoltFlow are shared between screens and processes (writes invalidate).
+MOLTFLOW_CACHE_SECONDS = env_int("MOLTFLOW_CACHE_SECONDS", 5)
+# When set, `POST /webhooks/moltflow` requires X-Webhook-Signature: hex HMAC-SHA256 of the body.
+MOLTFLOW_WEBHOOK_SECRET = env_str("MOLTFLOW_WEBHOOK_SECRET", "")
+
+# A table in the one shared database, so every app process sees the same cached reads and
+# the same MoltFlow rate budget. `migrate` creates it (leads migration 0004).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "dashboard_cache",
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+}
 
 # --- Ingest -----------------------------------------------------------------------------
 WAHA_WEBHOOK_SECRET = env_str("WAHA_WEBHOOK_SECRET", "")

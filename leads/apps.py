@@ -5,3 +5,6 @@ class LeadsConfig(AppConfig):
     name = "leads"
     verbose_name = "Leads"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from leads import checks  # noqa: F401  (registers the system checks)

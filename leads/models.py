@@ -350,3 +350,29 @@ class LeadStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status} → {self.to_status}"
+
+
+class SeenGroup(models.Model):
+    """A group a session receives messages from but does not monitor: a group to offer.
+
+    Its messages are not stored; only that the group exists and how busy it is, so a manager
+    can start monitoring it. `message_count` is approximate: a redelivered webhook counts again.
+    """
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="seen_groups")
+    wa_group_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200, blank=True, default="")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    message_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "wa_group_id"], name="seen_group_unique_per_session"
+            )
+        ]
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return self.name or self.wa_group_id

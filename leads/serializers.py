@@ -7,10 +7,15 @@ from leads.models import Lead
 
 
 def iso_z(moment: datetime | None) -> str | None:
-    """ISO-8601 in UTC with a trailing "Z", as the upstream writes timestamps."""
+    """ISO-8601 in UTC with a trailing "Z", as the upstream writes timestamps.
+
+    Milliseconds at most, as the API's JSON encoder writes them: a lead's timestamps read the
+    same in the list, the detail, and both exports.
+    """
     if moment is None:
         return None
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    timespec = "milliseconds" if moment.microsecond else "seconds"
+    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def lead_payload(lead: Lead, *, detailed: bool = False) -> dict[str, Any]:

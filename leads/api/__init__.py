@@ -1,8 +1,11 @@
 """The MoltFlow-compatible API v2 served from the local store, at /api/v2/."""
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Router
 from ninja.errors import HttpError
+from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 
 from leads.api import accounts, leads
@@ -15,8 +18,27 @@ class Utf8JSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
+class BodyNotAnObject(ValueError):
+    pass
+
+
+class JsonObjectParser(Parser):
+    """Every request body of this API is a JSON object.
+
+    Without this, a body such as `[]` or `null` reads as an object with no fields, and a
+    PATCH whose fields are all optional would answer 200 having changed nothing.
+    """
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise BodyNotAnObject
+        return data
+
+
 api = NinjaAPI(
     renderer=Utf8JSONRenderer(),
+    parser=JsonObjectParser(),
     title="Leads API v2 (MoltFlow-compatible mirror)",
     version="2.0.0",
     description=(
@@ -53,7 +75,9 @@ def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     detail = str(exc)
-    if detail.startswith("Cannot parse request body"):
+    if isinstance(exc.__cause__, BodyNotAnObject):
+        detail = "The request body must be a JSON object."
+    elif detail.startswith("Cannot parse request body"):
         detail = "The request body is not valid JSON."
     return api.create_response(request, {"detail": detail}, status=exc.status_code)
 

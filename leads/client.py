@@ -1,0 +1,537 @@
+"""The HTTP client for the MoltFlow API v2 (or any mirror of it, such as this project's own).
+
+- One pooled `httpx.Client` per process, created on first use, so connections are reused
+  across requests and threads. Tests swap its transport with `install_transport`.
+- Explicit connect and read timeouts; a slow upstream costs a screen seconds, not minutes.
+- Retries only where repeating cannot do harm: a connection that never reached the server,
+  a 429 (the server did nothing; `Retry-After` honoured up to a cap), and 502/503/504 for GET.
+  A POST or PATCH that reached the server is never sent twice.
+- Every HTTP or transport failure becomes one of `leads.sources.errors`, in `_raise_for` and
+  `_transport_error` only.
+- Reads go through a short cache shared by every process (Django's cache: a database table),
+  with one upstream call per key at a time; writes bump a version key so no process serves a
+  read from before its own write. The plan's rate budget (`X-RateLimit-*`) is kept in the same
+  cache, and a request that would knowingly exceed it waits briefly or raises `RateLimited`.
+"""
+
+import email.utils
+import hashlib
+import json
+import logging
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from django.core.cache import BaseCache, caches
+
+from leads.sources.errors import (
+    BadRequest,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    RateLimited,
+    SourceError,
+    Unavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "leads-dashboard/0.1 (+MoltFlow API v2 client)"
+# Connect fails fast (an unreachable host is not worth waiting on); read allows a slow page.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=3.0, read=10.0, write=10.0, pool=3.0)
+_POOL_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16, keepalive_expiry=30)
+
+_http: httpx.Client | None = None
+_http_lock = threading.Lock()
+
+
+def shared_http_client() -> httpx.Client:
+    """The process's one pooled `httpx.Client`, created on first use."""
+    global _http
+    if _http is None:
+        with _http_lock:
+            if _http is None:
+                _http = httpx.Client(
+                    timeout=DEFAULT_TIMEOUT,
+                    limits=_POOL_LIMITS,
+                    headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                    follow_redirects=False,
+                )
+    return _http
+
+
+def install_transport(transport: httpx.BaseTransport | None) -> None:
+    """Replace the pooled client by one over `transport` (tests, benchmarks).
+
+    `None` drops it, so the next use opens a real network client again.
+    """
+    global _http
+    with _http_lock:
+        old, _http = _http, None
+        if transport is not None:
+            _http = httpx.Client(
+                transport=transport,
+                timeout=DEFAULT_TIMEOUT,
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                follow_redirects=False,
+            )
+    if old is not None:
+        old.close()
+
+
+@dataclass(frozen=True)
+class RateState:
+    """What the upstream last said about this key's budget (shared by all processes)."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_at: float | None = None  # epoch seconds
+    down_since: float | None = None  # epoch seconds of the first failure in a row
+
+
+_TRANSITION = re.compile(r"Invalid status transition:\s*(\w+)\s*->\s*(\w+)")
+_RETRYABLE_GET_STATUSES = frozenset({502, 503, 504})
+
+
+def transition_from_detail(detail: str) -> tuple[str, str] | None:
+    """(current, target) from the upstream's "Invalid status transition: a -> b" sentence."""
+    match = _TRANSITION.search(detail)
+    return (match.group(1), match.group(2)) if match else None
+
+
+class MoltflowClient:
+    """Calls one MoltFlow account (base URL + API key) and returns parsed JSON.
+
+    All collaborators are injectable: `http` (an `httpx.Client`, default the pooled one),
+    `cache` (default Django's default cache), `sleep` and `clock` (so tests never wait).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        http: httpx.Client | None = None,
+        cache: BaseCache | None = None,
+        cache_seconds: float = 5.0,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        max_attempts: int = 3,
+        max_retry_after: float = 5.0,
+        max_budget_wait: float = 2.0,
+        backoff_base: float = 0.25,
+        backoff_cap: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._http = http
+        self._cache = cache
+        self.cache_seconds = cache_seconds
+        self.timeout = timeout
+        self.max_attempts = max(1, max_attempts)
+        self.max_retry_after = max_retry_after
+        self.max_budget_wait = max_budget_wait
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.sleep = sleep
+        self.clock = clock
+        # Cache keys name the account by a hash, never by the raw key.
+        account = hashlib.sha256(f"{self.base_url}\n{api_key}".encode()).hexdigest()[:16]
+        self._prefix = f"moltflow:{account}"
+        self._version_key = f"{self._prefix}:version"
+        self._state_key = f"{self._prefix}:state"
+        # The longest a single upstream call can take: waiting on a peer's call that long is
+        # no worse than making our own, and bounds the wait when the peer died.
+        self._flight_wait = sum(
+            part or 0.0 for part in (timeout.connect, timeout.read, timeout.pool)
+        )
+
+    # --- collaborators ------------------------------------------------------------------
+
+    @property
+    def http(self) -> httpx.Client:
+        return self._http or shared_http_client()
+
+    @property
+    def cache(self) -> BaseCache:
+        return self._cache if self._cache is not None else caches["default"]
+
+    # --- public calls -------------------------------------------------------------------
+
+    def get(
+        self, path: str, params: Mapping[str, Any] | None = None, *, cached: bool = True
+    ) -> Any:
+        """GET `path` and return its JSON; from the shared cache when `cached` and fresh."""
+        params = _clean_params(params)
+        if not cached or self.cache_seconds <= 0:
+            return self._json(self._request("GET", path, params=params))
+        return self._cached_get(path, params)
+
+    def send(self, method: str, path: str, body: Any) -> Any:
+        """POST/PATCH/PUT/DELETE with a JSON body; returns the JSON answer.
+
+        Whatever the outcome, cached reads are invalidated: even a refusal proves our cached
+        picture may be out of date.
+        """
+        try:
+            response = self._request(method, path, json_body=body)
+        finally:
+            self.invalidate()
+        return self._json(response)
+
+    def stream(self, path: str, params: Mapping[str, Any] | None = None) -> "StreamedBody":
+        """GET `path` as a stream (exports); errors are raised before the first byte."""
+        response = self._request("GET", path, params=_clean_params(params), stream=True)
+        return StreamedBody(response, self)
+
+    def invalidate(self) -> None:
+        """Make every cached read of this account stale, in every process."""
+        self.cache.set(self._version_key, uuid.uuid4().hex, None)
+
+    def rate_state(self) -> RateState:
+        """The last known budget and health of this account."""
+        state = self.cache.get(self._state_key) or {}
+        return RateState(**{k: state.get(k) for k in RateState.__dataclass_fields__})
+
+    def unavailable(self, detail: str, *, status_code: int | None = None) -> Unavailable:
+        """An `Unavailable` error, noting the failure so `since` is shared by all processes."""
+        since = self._note_down()
+        return Unavailable(detail, since=since, status_code=status_code)
+
+    # --- the shared read cache ----------------------------------------------------------
+
+    def _cached_get(self, path: str, params: dict[str, str]) -> Any:
+        request_id = json.dumps([path, sorted(params.items())])
+        value_key = f"{self._prefix}:get:{hashlib.sha256(request_id.encode()).hexdigest()[:32]}"
+        lock_key = f"{value_key}:lock"
+        deadline = self.clock() + self._flight_wait
+        while True:
+            version, entry = self._lookup(value_key)
+            if entry is not None:
+                return _replay(entry)
+            # One caller per key fetches; the others wait for its answer (no stampede when
+            # twenty screens refresh at once). `add` is atomic in every cache backend.
+            if self.cache.add(lock_key, 1, int(self._flight_wait) + 1):
+                try:
+                    # The holder before us may have stored the answer since we looked.
+                    version, entry = self._lookup(value_key)
+                    if entry is not None:
+                        return _replay(entry)
+                    return self._fetch_into(value_key, version, path, params)
+                finally:
+                    self.cache.delete(lock_key)
+            if self.clock() >= deadline:
+                return self._json(self._request("GET", path, params=params))
+            self.sleep(0.02)
+
+    def _lookup(self, value_key: str) -> tuple[str, dict[str, Any] | None]:
+        """The current version, and the cached entry when it belongs to that version."""
+        found = self.cache.get_many([self._version_key, value_key])
+        version = found.get(self._version_key, "0")
+        entry = found.get(value_key)
+        if entry is not None and entry.get("version") == version:
+            return version, entry
+        return version, None
+
+    def _fetch_into(self, value_key: str, version: str, path: str, params: dict[str, str]) -> Any:
+        try:
+            data = self._json(self._request("GET", path, params=params))
+        except (Unavailable, RateLimited) as error:
+            # Remember the failure briefly: screens waiting on this call, and those refreshing
+            # right after, get the same answer at once instead of each waiting a timeout.
+            self.cache.set(value_key, _failure_entry(version, error), min(2.0, self.cache_seconds))
+            raise
+        # The version read before the call: if a write bumps it meanwhile, this entry is
+        # already stale and nobody will serve it.
+        self.cache.set(value_key, {"version": version, "data": data}, self.cache_seconds)
+        return data
+
+    # --- rate budget and health -------------------------------------------------------
+
+    def _state(self) -> dict[str, Any]:
+        return dict(self.cache.get(self._state_key) or {})
+
+    def _await_budget(self) -> dict[str, Any]:
+        state = self._state()
+        remaining, reset_at = state.get("remaining"), state.get("reset_at")
+        if remaining is not None and remaining <= 0 and reset_at is not None:
+            wait = reset_at - self.clock()
+            if wait > 0:
+                if wait > self.max_budget_wait:
+                    raise RateLimited(
+                        f"The MoltFlow plan's request budget is spent; it resets in {wait:.0f} s.",
+                        retry_after=wait,
+                    )
+                self.sleep(wait)
+        return state
+
+    def _note_response(self, response: httpx.Response, state: dict[str, Any]) -> None:
+        now = self.clock()
+        headers = response.headers
+        updated = dict(state)
+        limit = _int_header(headers, "X-RateLimit-Limit")
+        remaining = _int_header(headers, "X-RateLimit-Remaining")
+        reset = _int_header(headers, "X-RateLimit-Reset")
+        if limit is not None:
+            updated["limit"] = limit
+        if remaining is not None:
+            updated["remaining"] = remaining
+        if reset is not None:
+            updated["reset_at"] = now + reset
+        if response.status_code == 429:
+            updated["remaining"] = 0
+            retry_after = retry_after_seconds(headers, now)
+            if retry_after is not None:
+                updated["reset_at"] = now + retry_after
+        if response.status_code >= 500:
+            updated["down_since"] = state.get("down_since") or now
+        else:
+            updated["down_since"] = None
+        if updated != state:
+            self.cache.set(self._state_key, updated, 3600)
+
+    def _note_down(self) -> datetime:
+        state = self._state()
+        since = state.get("down_since")
+        if since is None:
+            since = self.clock()
+            self.cache.set(self._state_key, {**state, "down_since": since}, 3600)
+        return datetime.fromtimestamp(since, UTC)
+
+    # --- the request loop ---------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _backoff(self, attempt: int) -> float:
+        delay = min(self.backoff_cap, self.backoff_base * (2**attempt))
+        # Jitter, so processes that failed together do not retry together.
+        return delay * random.uniform(0.5, 1.0)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        method = method.upper()
+        request = self.http.build_request(
+            method,
+            self._url(path),
+            params=params,
+            json=json_body,
+            headers={"X-API-Key": self._api_key},
+            timeout=self.timeout,
+        )
+        attempt = 0
+        while True:
+            last_try = attempt + 1 >= self.max_attempts
+            state = self._await_budget()
+            try:
+                response = self.http.send(request, stream=stream)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+                # The request never reached the server: repeating it is safe for any method.
+                if not last_try:
+                    self.sleep(self._backoff(attempt))
+                    attempt += 1
+                    continue
+                raise self._transport_error(error) from error
+            except httpx.RemoteProtocolError as error:
+                # A pooled connection the server had closed: safe to repeat for a GET only.
+                if method == "GET" and not last_try:
+                    self.sleep(self._backoff(attempt))
+                    attempt += 1
+                    continue
+                raise self._transport_error(error) from error
+            except httpx.TransportError as error:
+                raise self._transport_error(error) from error
+            self._note_response(response, state)
+            status = response.status_code
+            if status < 400:
+                return response
+            if status == 429 and not last_try:
+                retry_after = retry_after_seconds(response.headers, self.clock())
+                if retry_after is None or retry_after <= self.max_retry_after:
+                    response.close()
+                    self.sleep(retry_after if retry_after is not None else self._backoff(attempt))
+                    attempt += 1
+                    continue
+            if status in _RETRYABLE_GET_STATUSES and method == "GET" and not last_try:
+                response.close()
+                retry_after = retry_after_seconds(response.headers, self.clock())
+                if retry_after is None or retry_after > self.max_retry_after:
+                    retry_after = self._backoff(attempt)
+                self.sleep(retry_after)
+                attempt += 1
+                continue
+            if stream:
+                response.read()
+                response.close()
+            raise self._raise_for(response)
+
+    # --- the one place HTTP and transport failures become typed errors ---------------------
+
+    def _transport_error(self, error: httpx.TransportError) -> SourceError:
+        if isinstance(error, httpx.ConnectTimeout):
+            detail = f"MoltFlow did not accept a connection within {self.timeout.connect} s."
+        elif isinstance(error, httpx.ConnectError):
+            detail = "Cannot connect to MoltFlow (connection refused or host unreachable)."
+        elif isinstance(error, httpx.PoolTimeout):
+            detail = "Too many requests to MoltFlow are in flight from this server."
+        elif isinstance(error, httpx.ReadTimeout):
+            detail = f"MoltFlow did not answer within {self.timeout.read} s."
+        elif isinstance(error, httpx.TimeoutException):
+            detail = "MoltFlow timed out."
+        else:
+            detail = f"The connection to MoltFlow failed ({type(error).__name__})."
+        logger.warning("MoltFlow %s: %s", self.base_url, detail)
+        return self.unavailable(detail)
+
+    def _raise_for(self, response: httpx.Response) -> SourceError:
+        status = response.status_code
+        detail = _error_detail(response)
+        if status == 400:
+            transition = transition_from_detail(detail)
+            if transition is not None:
+                return InvalidTransition(*transition)
+            return BadRequest(detail)
+        if status == 401:
+            return Forbidden(f"MoltFlow refused the API key: {detail}", kind="auth")
+        if status == 403:
+            scope = response.headers.get("X-Required-Scopes")
+            if scope:
+                return Forbidden(detail, kind="scope", scope=scope)
+            # A count limit ("the Starter plan allows 5 …") reads differently from a gate.
+            kind = "limit" if " allows " in detail else "plan"
+            return Forbidden(detail, kind=kind)
+        if status == 404:
+            return NotFound(detail)
+        if status == 429:
+            return RateLimited(
+                f"MoltFlow's rate limit was reached: {detail}",
+                retry_after=retry_after_seconds(response.headers, self.clock()),
+            )
+        if status >= 500:
+            logger.warning("MoltFlow %s answered %s: %s", self.base_url, status, detail[:200])
+            error = self.unavailable(f"MoltFlow answered {status}.", status_code=status)
+            error.retry_after = retry_after_seconds(response.headers, self.clock())
+            return error
+        return BadRequest(f"MoltFlow answered {status}: {detail}")
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            raise self.unavailable(
+                f"MoltFlow sent a response that is not JSON (HTTP {response.status_code})."
+            ) from None
+
+
+class StreamedBody:
+    """The bytes of a streamed response; closing it releases the connection."""
+
+    def __init__(self, response: httpx.Response, client: MoltflowClient) -> None:
+        self.response = response
+        self.content_type = response.headers.get("Content-Type", "application/octet-stream")
+        self._client = client
+        self._chunks = response.iter_bytes()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            self.close()
+            raise
+        except httpx.TransportError as error:
+            self.close()
+            raise self._client.unavailable(
+                "The connection to MoltFlow broke during the download."
+            ) from error
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str]:
+    return {k: str(v) for k, v in (params or {}).items() if v is not None and v != ""}
+
+
+def _int_header(headers: httpx.Headers, name: str) -> int | None:
+    try:
+        return int(headers[name])
+    except (KeyError, ValueError):
+        return None
+
+
+def retry_after_seconds(headers: httpx.Headers, now: float) -> float | None:
+    """`Retry-After` in seconds, whether sent as a number or an HTTP date."""
+    raw = headers.get("Retry-After")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """The upstream's `detail` sentence, or a short excerpt of whatever it sent instead."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        text = " ".join(response.text.split())[:200]
+        return text or response.reason_phrase or f"HTTP {response.status_code}"
+    if isinstance(body, dict) and "detail" in body:
+        detail = body["detail"]
+        if isinstance(detail, list):
+            return "; ".join(
+                str(item.get("msg", item)) if isinstance(item, dict) else str(item)
+                for item in detail
+            )
+        return str(detail)
+    return str(body)[:200]
+
+
+def _failure_entry(version: str, error: Unavailable | RateLimited) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "version": version,
+        "error": "rate_limited" if isinstance(error, RateLimited) else "unavailable",
+        "detail": error.detail,
+        "retry_after": error.retry_after,
+    }
+    if isinstance(error, Unavailable):
+        entry["since"] = error.since
+        entry["status_code"] = error.status_code
+    return entry
+
+
+def _replay(entry: dict[str, Any]) -> Any:
+    if entry.get("error") == "rate_limited":
+        raise RateLimited(entry["detail"], retry_after=entry.get("retry_after"))
+    if entry.get("error") == "unavailable":
+        raise Unavailable(
+            entry["detail"],
+            since=entry.get("since"),
+            retry_after=entry.get("retry_after"),
+            status_code=entry.get("status_code"),
+        )
+    return entry["data"]

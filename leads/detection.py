@@ -1,0 +1,290 @@
+"""Lead detection: keyword matching, and turning a group member's message into a lead.
+
+Matching (CONTRACT §1): case-insensitive and Unicode-normalised (NFKC, then casefold), on word
+boundaries in any script, multi-word keywords matched as phrases. A keyword matches where it
+is neither preceded nor followed by a Unicode letter or digit, so "price" does not match
+"priceless" and "מחיר" does not match "המחיר" (Hebrew's attached prefixes make a different
+word; a team that wants "המחיר" adds it as its own keyword).
+
+Besides NFKC and casefold, both the keywords and the message lose what changes how a word
+looks but not which word it is: non-spacing combining marks (Hebrew niqqud, Arabic harakat —
+writers add them inconsistently), Arabic tatweel, and invisible direction and zero-width marks.
+Runs of whitespace count as one space, so a phrase matches across a line break.
+
+A group's keywords are compiled once into one regular expression — a trie of the keywords,
+so that at each position of a message only the keywords starting with that letter are tried —
+and the compiled matcher is cached per keyword set. `manage.py bench_detection` measures it.
+
+Lead creation is race-free: the unique constraint (contact, group) decides, and a message
+that finds the lead already there raises its `message_count` with one UPDATE … SET
+message_count = message_count + 1 and touches nothing else.
+"""
+
+import enum
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from leads.events import announce_lead_created
+from leads.models import GroupMessage, Lead, MonitoredGroup, MonitorMode, build_search_text
+
+# Longer keywords cannot be stored in `Lead.matched_keyword` (200 characters), so they are
+# refused when typed and ignored when matching.
+MAX_KEYWORD_LENGTH = 200
+PREVIEW_LENGTH = 500
+
+
+# Arabic tatweel, zero-width space, direction marks and embeddings, byte-order mark.
+_INVISIBLE = "\u0640\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff"
+
+
+def _ignorable_characters() -> str:
+    """A regex character class of what normalisation removes (see the module docstring)."""
+    # Non-spacing marks only live in planes 0, 1 and 14; scanning just those keeps import fast.
+    planes = (range(0x0, 0x20000), range(0xE0000, 0xE1000))
+    marks = [cp for plane in planes for cp in plane if unicodedata.category(chr(cp)) == "Mn"]
+    ranges: list[str] = []
+    start = previous = marks[0]
+    for cp in [*marks[1:], -1]:
+        if cp == previous + 1:
+            previous = cp
+            continue
+        ranges.append(chr(start) if previous == start else f"{chr(start)}-{chr(previous)}")
+        start = previous = cp
+    return "[" + "".join(ranges) + _INVISIBLE + "]+"
+
+
+_IGNORABLE = re.compile(_ignorable_characters())
+# A letter or a digit in any script: `\w` without the underscore.
+_WORD_CHAR = r"[^\W_]"
+
+
+def normalise_text(text: str) -> str:
+    """The form both messages and keywords are compared in (see the module docstring)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if not text.isascii():
+        text = _IGNORABLE.sub("", text)
+    return " ".join(text.split())
+
+
+def clean_keywords(keywords: Iterable[str]) -> list[str]:
+    """Keywords as typed, whitespace tidied, blanks and repeats (same normalised form) dropped."""
+    kept: dict[str, str] = {}
+    for keyword in keywords:
+        tidy = " ".join(keyword.split())
+        key = normalise_text(tidy)
+        if key and key not in kept:
+            kept[key] = tidy
+    return list(kept.values())
+
+
+def boundary_pattern(body: str) -> str:
+    """`body` (a regex) wrapped so it only matches between non-letters and non-digits."""
+    return f"(?<!{_WORD_CHAR})(?:{body})(?!{_WORD_CHAR})"
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """One regex alternation shaped as a trie: shared prefixes are tried once.
+
+    At a node where a keyword ends and longer ones continue, the longer branches come first
+    and the empty alternative last, so the longest keyword starting at a position wins and
+    the regex engine backtracks to a shorter one when the longer fails its word boundary.
+    """
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # the end-of-keyword marker
+
+    def pattern(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + pattern(child) for ch, child in node.items() if ch]
+        if not branches:
+            return ""
+        if len(branches) == 1 and "" not in node:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ("|)" if "" in node else ")")
+
+    return pattern(trie)
+
+
+@dataclass(frozen=True)
+class KeywordMatcher:
+    """A compiled keyword set: finds the first keyword in a message, or None."""
+
+    pattern: re.Pattern[str] | None
+    # Normalised keyword -> the keyword as the team typed it (what `matched_keyword` shows).
+    keywords: Mapping[str, str]
+
+    def first_match(self, text: str) -> str | None:
+        """The keyword found earliest in `text` (the longest one at that position), as typed."""
+        if self.pattern is None or not text:
+            return None
+        match = self.pattern.search(normalise_text(text))
+        return self.keywords[match.group()] if match else None
+
+
+@functools.lru_cache(maxsize=512)
+def compile_matcher(keywords: tuple[str, ...]) -> KeywordMatcher:
+    """Compile a keyword set once; cached by the tuple, so each group's set compiles once."""
+    by_normalised: dict[str, str] = {}
+    for keyword in keywords:
+        key = normalise_text(keyword)
+        if key and len(key) <= MAX_KEYWORD_LENGTH and key not in by_normalised:
+            by_normalised[key] = " ".join(keyword.split())
+    if not by_normalised:
+        return KeywordMatcher(pattern=None, keywords={})
+    compiled = re.compile(boundary_pattern(_trie_pattern(by_normalised)))
+    return KeywordMatcher(pattern=compiled, keywords=by_normalised)
+
+
+def matcher_for_group(group: MonitoredGroup) -> KeywordMatcher:
+    """The compiled matcher of a group's current keywords."""
+    keywords = group.monitor_keywords if isinstance(group.monitor_keywords, list) else []
+    return compile_matcher(tuple(k for k in keywords if isinstance(k, str)))
+
+
+def clean_text(text: str, limit: int | None = None) -> str:
+    """User text made storable: NUL characters dropped (PostgreSQL refuses them), cut to limit."""
+    text = text.replace("\x00", "")
+    return text[:limit] if limit is not None else text
+
+
+# --- Lead creation --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupMessageIn:
+    """A message seen in a monitored group, from a webhook or an imported chat export."""
+
+    wa_message_id: str
+    sender_jid: str
+    sender_phone: str | None
+    sender_name: str
+    body: str
+    sent_at: datetime
+    from_me: bool = False
+
+
+class Outcome(enum.StrEnum):
+    DUPLICATE = "duplicate"  # this message id was stored before: nothing changed
+    STORED = "stored"  # stored, and it makes no lead
+    LEAD_CREATED = "lead_created"
+    LEAD_COUNTED = "lead_counted"  # the contact's lead in this group had its message_count raised
+
+
+def group_message_row(group: MonitoredGroup, message: GroupMessageIn) -> GroupMessage:
+    """The (unsaved) row that stores `message` for `group`."""
+    return GroupMessage(
+        group=group,
+        wa_message_id=message.wa_message_id,
+        sender_jid=message.sender_jid,
+        sender_phone=message.sender_phone,
+        sender_name=clean_text(message.sender_name, 200),
+        body=clean_text(message.body),
+        from_me=message.from_me,
+        sent_at=message.sent_at,
+    )
+
+
+def ingest_group_message(group: MonitoredGroup, message: GroupMessageIn) -> Outcome:
+    """Store a monitored group's message once per message id, then run detection on it.
+
+    A message id seen before changes nothing, so a redelivered webhook or a re-imported
+    export cannot count a message twice.
+    """
+    stored = group_message_row(group, message)
+    with transaction.atomic():
+        # Insert first and let the unique constraint judge: one statement for a new message
+        # (nearly all of them), and race-free against a concurrent redelivery.
+        try:
+            with transaction.atomic():
+                stored.save(force_insert=True)
+        except IntegrityError:
+            seen = GroupMessage.objects.filter(group=group, wa_message_id=message.wa_message_id)
+            if seen.exists():
+                return Outcome.DUPLICATE
+            raise
+        return detect_lead(group, message, stored_message_id=stored.pk)
+
+
+def detect_lead(
+    group: MonitoredGroup, message: GroupMessageIn, *, stored_message_id: int | None = None
+) -> Outcome:
+    """Create or count the lead this message makes under the group's monitor mode.
+
+    `stored_message_id` is the message's own row: `first_message` mode asks whether the
+    member has a message stored before it.
+    """
+    if message.from_me:
+        return Outcome.STORED
+    mode = group.monitor_mode
+    if mode == MonitorMode.KEYWORDS:
+        keyword = matcher_for_group(group).first_match(message.body)
+        if keyword is None:
+            return Outcome.STORED
+        return _create_or_count(group, message, keyword, count_existing=True)
+    if mode == MonitorMode.FIRST_MESSAGE:
+        earlier = GroupMessage.objects.filter(
+            group=group, sender_jid=message.sender_jid, from_me=False
+        )
+        if stored_message_id is not None:
+            # Rows are numbered in the order they were stored, so "before" is a smaller id
+            # (this also holds for an import that stores a batch of messages at once).
+            earlier = earlier.filter(pk__lt=stored_message_id)
+        if earlier.exists():
+            return Outcome.STORED
+        # Only the first message makes the lead; later ones are not "matching messages".
+        return _create_or_count(group, message, None, count_existing=False)
+    if mode == MonitorMode.ALL:
+        return _create_or_count(group, message, None, count_existing=True)
+    return Outcome.STORED
+
+
+def _create_or_count(
+    group: MonitoredGroup, message: GroupMessageIn, keyword: str | None, *, count_existing: bool
+) -> Outcome:
+    existing = Lead.objects.filter(source_group=group, contact_jid=message.sender_jid)
+    if count_existing:
+        if existing.update(message_count=F("message_count") + 1):
+            return Outcome.LEAD_COUNTED
+    elif existing.exists():
+        return Outcome.STORED
+    name = clean_text(message.sender_name, 200).strip() or None
+    now = timezone.now()
+    lead = Lead(
+        source_group=group,
+        contact_jid=message.sender_jid,
+        contact_phone=message.sender_phone,
+        contact_name=name,
+        matched_keyword=keyword,
+        message_preview=clean_text(message.body, PREVIEW_LENGTH),
+        monitor_mode=group.monitor_mode,
+        # A message stamped in the future (a phone with a wrong clock) is detected now.
+        lead_detected_at=min(message.sent_at, now),
+        search_text=build_search_text(name, message.sender_phone, keyword),
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with transaction.atomic():
+            lead.save(force_insert=True)
+    except IntegrityError:
+        # Another delivery created this contact's lead between our UPDATE and INSERT.
+        if not existing.exists():
+            raise
+        if count_existing:
+            existing.update(message_count=F("message_count") + 1)
+            return Outcome.LEAD_COUNTED
+        return Outcome.STORED
+    lead_id = lead.id
+    transaction.on_commit(lambda: announce_lead_created(lead_id))
+    return Outcome.LEAD_CREATED

@@ -1,0 +1,166 @@
+"""The leads table's query-string state: filters, sort and page size, validated in one place.
+
+The FilterSet is used for what django-filter does well — declaring, validating and rendering
+the filter controls from `request.GET`. Views then hand the cleaned values to a `LeadSource`
+(never `.qs`), so the same state works whether leads come from the store or from MoltFlow.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+import django_filters
+from django import forms
+from django.http import QueryDict
+from django.utils import timezone
+
+from leads.models import STATUS_CHOICES, Lead
+from leads.pipeline import Status
+from leads.sources.records import SORT_KEYS, SORT_NEWEST, LeadQuery
+
+# The URL carries the sources' own sort keys ("-" for descending); capabilities narrow them.
+SORTS: tuple[str, ...] = SORT_KEYS
+DEFAULT_SORT = SORT_NEWEST
+PAGE_SIZES: tuple[int, ...] = (25, 50, 100)
+DEFAULT_PAGE_SIZE = 50
+# A link of ids in the URL must stay short enough for every proxy and server on the way.
+MAX_IDS_IN_URL = 100
+
+
+class UUIDInFilter(django_filters.BaseInFilter, django_filters.UUIDFilter):
+    """`?ids=<uuid>,<uuid>`: the leads a bulk action did not move."""
+
+
+class LeadFilter(django_filters.FilterSet):
+    """Status, source group, detected date range, free-text search and an explicit id list."""
+
+    q = django_filters.CharFilter(
+        label="Search",
+        method="filter_search",
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": "Name, phone or keyword",
+                "autocomplete": "off",
+                "dir": "auto",
+            }
+        ),
+    )
+    status = django_filters.ChoiceFilter(
+        field_name="lead_status", choices=STATUS_CHOICES, empty_label="Any status"
+    )
+    group = django_filters.ChoiceFilter(
+        field_name="source_group_id", choices=(), empty_label="Any group", label="Source group"
+    )
+    detected_from = django_filters.DateFilter(
+        field_name="lead_detected_at",
+        lookup_expr="date__gte",
+        label="Detected from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    detected_to = django_filters.DateFilter(
+        field_name="lead_detected_at",
+        lookup_expr="date__lte",
+        label="Detected to",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    ids = UUIDInFilter(field_name="id", widget=forms.HiddenInput, label="Only these leads")
+
+    class Meta:
+        model = Lead
+        fields: list[str] = []
+
+    def __init__(
+        self,
+        data: QueryDict | None = None,
+        *,
+        group_choices: Iterable[tuple[str, str]] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data, queryset=Lead.objects.none(), **kwargs)
+        # The groups come from the source, so the choices are only known per request.
+        self.filters["group"].extra["choices"] = list(group_choices)
+
+    def filter_search(self, queryset: Any, name: str, value: str) -> Any:
+        """Same matching as the API's `search`: casefolded substring of name, phone, keyword."""
+        needle = value.strip().casefold()
+        return queryset.filter(search_text__contains=needle) if needle else queryset
+
+
+@dataclass(frozen=True)
+class TableState:
+    """Everything the URL says about the table, validated: what to fetch and how to show it."""
+
+    q: str = ""
+    status: str = ""
+    group: str = ""
+    detected_from: date | None = None
+    detected_to: date | None = None
+    ids: tuple[UUID, ...] = ()
+    sort: str = DEFAULT_SORT
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(
+            self.q
+            or self.status
+            or self.group
+            or self.detected_from
+            or self.detected_to
+            or self.ids
+        )
+
+
+def _positive_int(raw: str | None, default: int) -> int:
+    try:
+        value = int(raw or "")
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def table_state(data: QueryDict, filterset: LeadFilter) -> TableState:
+    """The validated state: invalid filter values are dropped (the form shows why)."""
+    filterset.is_valid()
+    cleaned: dict[str, Any] = getattr(filterset.form, "cleaned_data", {})
+    sort = data.get("sort", DEFAULT_SORT)
+    page_size = _positive_int(data.get("page_size"), DEFAULT_PAGE_SIZE)
+    return TableState(
+        q=(cleaned.get("q") or "").strip()[:200],
+        status=cleaned.get("status") or "",
+        group=cleaned.get("group") or "",
+        detected_from=cleaned.get("detected_from"),
+        detected_to=cleaned.get("detected_to"),
+        ids=tuple(cleaned.get("ids") or ())[:MAX_IDS_IN_URL],
+        sort=sort if sort in SORTS else DEFAULT_SORT,
+        # A page number past any real table is a typo or a probe; cap it to keep OFFSET sane.
+        page=min(_positive_int(data.get("page"), 1), 100_000),
+        page_size=page_size if page_size in PAGE_SIZES else DEFAULT_PAGE_SIZE,
+    )
+
+
+def _start_of(day: date | None) -> datetime | None:
+    """Midnight of `day` in the current time zone: what a person means by a date."""
+    if day is None:
+        return None
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def lead_query(state: TableState, *, sort: str | None = None) -> LeadQuery:
+    """The source query for this state. `detected_to` is inclusive, so it ends a day later."""
+    return LeadQuery(
+        status=Status(state.status) if state.status else None,
+        source_group_id=UUID(state.group) if state.group else None,
+        search=state.q or None,
+        detected_from=_start_of(state.detected_from),
+        detected_to=_start_of(state.detected_to + timedelta(days=1) if state.detected_to else None),
+        sort=sort or state.sort,
+    )

@@ -1,0 +1,216 @@
+"""Measure the mirror API's server time on a large store.
+
+    DATABASE_URL=postgres://… python manage.py bench_api --leads 100000
+
+Makes sure the store holds at least N leads (through `seed_demo` when it is installed), then
+times GET /api/v2/leads in a few shapes and a bulk status change of 1,000 leads, in-process
+with Django's test client (no network, no web server: the numbers are the application's and
+the database's). The bulk change is rolled back, so the store is left as it was.
+"""
+
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection, transaction
+from django.http import HttpResponseBase
+from django.test import Client
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from leads.models import ApiKey, Lead, MonitoredGroup, Session, build_search_text
+from leads.pipeline import Status
+
+BULK_SIZE = 1000
+
+
+class StatementCounter:
+    """Counts SQL statements as they run (whatever DEBUG says and however long the run)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def _percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Command(BaseCommand):
+    help = "Time GET /api/v2/leads and a 1,000-lead bulk status change on N leads."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--leads", type=int, default=100_000, help="leads the store holds")
+        parser.add_argument("--runs", type=int, default=50, help="timed requests per variant")
+
+    def handle(self, *args: Any, leads: int, runs: int, **options: Any) -> None:
+        self._ensure_leads(leads)
+        key, raw_key = ApiKey.issue("bench_api")
+        try:
+            # Rate limits off: 50 requests a variant would exceed any plan's allowance.
+            with override_settings(MIRROR_RATE_LIMITS=False):
+                client = Client(headers={"X-API-Key": raw_key}, HTTP_HOST="localhost")
+                self._bench_list(client, runs)
+                self._bench_bulk(client)
+        finally:
+            key.delete()
+
+    # --- Data ------------------------------------------------------------------------------
+
+    def _ensure_leads(self, wanted: int) -> None:
+        have = Lead.objects.count()
+        if have < wanted:
+            self.stdout.write(f"Store holds {have} leads; seeding up to {wanted}…")
+            started = time.perf_counter()
+            if "seed_demo" in get_commands():
+                call_command("seed_demo", leads=wanted, no_credentials=True, stdout=self.stdout)
+            if Lead.objects.count() < wanted:
+                self._seed_directly(wanted - Lead.objects.count())
+            self.stdout.write(f"Seeded in {time.perf_counter() - started:.1f} s.")
+            if connection.vendor == "postgresql":
+                # Fresh bulk loads have no planner statistics and no visibility map yet:
+                # without this the first runs measure a database nobody would deploy.
+                # (VACUUM cannot run inside a transaction, as under the test suite.)
+                vacuum = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
+                with connection.cursor() as cursor:
+                    cursor.execute(f"{vacuum} leads_lead")
+        self.stdout.write(f"Store: {Lead.objects.count()} leads, vendor {connection.vendor}.")
+
+    def _seed_directly(self, count: int) -> None:
+        """Plain leads in one group, in batches (when seed_demo is missing or seeds fewer)."""
+        session, _ = Session.objects.get_or_create(name="bench")
+        group, _ = MonitoredGroup.objects.get_or_create(
+            session=session, wa_group_id="120363999999999999@g.us", defaults={"name": "Bench"}
+        )
+        statuses = list(Status)
+        now = timezone.now()
+        batch: list[Lead] = []
+        for index in range(count):
+            phone = f"+1555{uuid.uuid4().int % 10**7:07d}"
+            name = f"Bench lead {index}"
+            batch.append(
+                Lead(
+                    source_group=group,
+                    contact_jid=f"bench-{uuid.uuid4().hex}@lid",
+                    contact_phone=phone,
+                    contact_name=name,
+                    lead_status=statuses[index % len(statuses)],
+                    matched_keyword="price",
+                    lead_detected_at=now - timedelta(seconds=index),
+                    search_text=build_search_text(name, phone, "price"),
+                )
+            )
+            if len(batch) == 5000:
+                Lead.objects.bulk_create(batch)
+                batch = []
+        Lead.objects.bulk_create(batch)
+
+    # --- Measurements ----------------------------------------------------------------------
+
+    def _timed(self, call: Callable[[], HttpResponseBase], runs: int) -> tuple[list[float], int]:
+        """Milliseconds per run, after warm-up; and the SQL statements of one run."""
+        for _ in range(3):
+            self._check(call())
+        counter = StatementCounter()
+        with connection.execute_wrapper(counter):
+            self._check(call())
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            response = call()
+            samples.append((time.perf_counter() - started) * 1000)
+            self._check(response)
+        return samples, counter.count
+
+    def _check(self, response: HttpResponseBase) -> None:
+        if response.status_code != 200:
+            raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
+
+    def _report(self, label: str, samples: list[float], statements: int) -> None:
+        self.stdout.write(
+            f"{label:<44} median {statistics.median(samples):8.1f} ms   "
+            f"p95 {_percentile(samples, 0.95):8.1f} ms   {statements:>2} SQL"
+        )
+
+    def _bench_list(self, client: Client, runs: int) -> None:
+        total = Lead.objects.count()
+        sample = Lead.objects.exclude(contact_name=None).order_by("id").first()
+        needle = (sample.contact_name or "a").split()[0] if sample else "a"
+        group_id = sample.source_group_id if sample else None
+        variants: list[tuple[str, dict[str, Any]]] = [
+            ("GET /leads", {}),
+            ("GET /leads?status=contacted", {"status": "contacted"}),
+            (f"GET /leads?search={needle}", {"search": needle}),
+            ("GET /leads?search=<phone digits>", {"search": "50000123"}),
+            ("GET /leads?search=<no match>", {"search": "zzqqxx"}),
+            (
+                "GET /leads?source_group_id=…&status=new",
+                {"source_group_id": group_id, "status": "new"},
+            ),
+            ("GET /leads?offset=1000", {"offset": 1000}),
+            (f"GET /leads?offset={max(0, total - 100)} (deep)", {"offset": max(0, total - 100)}),
+        ]
+        self.stdout.write(f"\n{runs} runs each, limit 50 (default):")
+        for label, params in variants:
+            params = {name: value for name, value in params.items() if value is not None}
+            samples, statements = self._timed(lambda p=params: client.get("/api/v2/leads", p), runs)
+            self._report(label, samples, statements)
+        if sample:
+            samples, statements = self._timed(
+                lambda: client.get(f"/api/v2/leads/{sample.id}"), runs
+            )
+            self._report("GET /leads/{id}", samples, statements)
+        export_runs = max(3, runs // 10)
+        samples, statements = self._timed(
+            lambda: _drain(client.get("/api/v2/leads/export/csv")), export_runs
+        )
+        self._report(
+            f"GET /leads/export/csv (10,000 rows, {export_runs} runs)", samples, statements
+        )
+
+    def _bench_bulk(self, client: Client) -> None:
+        ids = [
+            str(pk)
+            for pk in Lead.objects.order_by("-lead_detected_at").values_list("id", flat=True)[
+                :BULK_SIZE
+            ]
+        ]
+        body = {"lead_ids": ids, "status": Status.LOST.value}
+        samples: list[float] = []
+        statements = 0
+        outcome: dict[str, Any] = {}
+        for _ in range(5):
+            counter = StatementCounter()
+            with transaction.atomic(), connection.execute_wrapper(counter):
+                started = time.perf_counter()
+                response = client.post("/api/v2/leads/bulk/status", body, "application/json")
+                samples.append((time.perf_counter() - started) * 1000)
+                self._check(response)
+                outcome = response.json()
+                statements = counter.count
+                transaction.set_rollback(True)  # leave the store as it was
+        self.stdout.write(
+            f"\nPOST /leads/bulk/status, {len(ids)} leads -> lost "
+            f"({outcome.get('updated')} updated, {outcome.get('failed')} refused), 5 runs:"
+        )
+        self._report("  whole request", samples, statements)
+
+
+def _drain(response: HttpResponseBase) -> HttpResponseBase:
+    """Read a streamed body to the end: an export's time is the time to send all of it."""
+    if getattr(response, "streaming", False):
+        for _ in response.streaming_content:  # type: ignore[attr-defined]
+            pass
+    return response

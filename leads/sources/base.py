@@ -1,0 +1,109 @@
+"""`LeadSource`: the one interface the dashboard's views use to read and change leads.
+
+Two implementations: `local` (the store, in process) and `moltflow` (the MoltFlow API v2, or
+any mirror of it, over HTTP). Both return the frozen records of `leads.sources.records` and
+raise only the errors of `leads.sources.errors`.
+"""
+
+import uuid
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from leads.pipeline import Status
+from leads.services import Actor
+from leads.sources.records import (
+    AddToGroupOutcome,
+    BulkOutcome,
+    Capabilities,
+    CustomGroupRecord,
+    ExportStream,
+    GroupRecord,
+    LeadDetail,
+    LeadQuery,
+    Page,
+    Reciprocity,
+)
+
+
+@runtime_checkable
+class LeadSource(Protocol):
+    """Where the dashboard's leads come from.
+
+    Every method may raise `Unavailable` or `RateLimited` (a remote source), and `Forbidden`
+    when the plan or key does not allow the operation.
+    """
+
+    name: str
+
+    def capabilities(self) -> Capabilities:
+        """Sorts, filters, bulk and export availability, and the plan's name."""
+        ...
+
+    def list_leads(self, query: LeadQuery, *, offset: int = 0, limit: int = 50) -> Page:
+        """One page of leads matching `query`.
+
+        Raises `Unsupported` for a sort or filter not in `capabilities()`: a source never
+        applies one over a single page only and calls that the answer.
+        """
+        ...
+
+    def count_by_status(self, query: LeadQuery | None = None) -> dict[Status, int]:
+        """How many leads per status match `query` (its own `status` is ignored)."""
+        ...
+
+    def get_lead(self, lead_id: uuid.UUID) -> LeadDetail:
+        """One lead in detail; `NotFound` when it does not exist."""
+        ...
+
+    def change_status(
+        self,
+        lead_id: uuid.UUID,
+        target: Status,
+        *,
+        actor: Actor,
+        expected_status: Status | None = None,
+        reason: str = "",
+    ) -> LeadDetail:
+        """Move a lead to `target`; returns it as it is afterwards.
+
+        With `expected_status`, refuses (`StaleStatus`) unless the lead is still there.
+        Raises `InvalidTransition` (naming the real current status) or `NotFound`.
+        """
+        ...
+
+    def bulk_change_status(
+        self,
+        lead_ids: Sequence[uuid.UUID],
+        target: Status,
+        *,
+        actor: Actor,
+        reason: str = "",
+    ) -> BulkOutcome:
+        """Move many leads, each judged on its own; reports every lead it could not move."""
+        ...
+
+    def add_to_custom_group(
+        self, lead_ids: Sequence[uuid.UUID], custom_group_id: uuid.UUID
+    ) -> AddToGroupOutcome:
+        """Add the leads' phones to a custom group (`NotFound` for an unknown group)."""
+        ...
+
+    def list_custom_groups(self) -> tuple[CustomGroupRecord, ...]:
+        """Every custom group, by name."""
+        ...
+
+    def create_custom_group(self, name: str) -> CustomGroupRecord:
+        """A new, empty custom group (`Forbidden` when the plan's count is reached)."""
+        ...
+
+    def list_groups(self) -> tuple[GroupRecord, ...]:
+        """Every monitored group, by name."""
+        ...
+
+    def reciprocity(self, lead_id: uuid.UUID, session_id: uuid.UUID | None = None) -> Reciprocity:
+        """Whether the contact wrote to the session directly (default: the lead's session)."""
+        ...
+
+    def export(self, fmt: str, query: LeadQuery) -> ExportStream:
+        """The matching leads as a CSV or JSON download (at most 10,000 rows)."""
+        ...

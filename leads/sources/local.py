@@ -1,0 +1,359 @@
+"""The `local` source: the dashboard's own store, in process.
+
+Reads go through `leads.queries`, writes through `leads.services` (which own the status rules
+and history). The plan gates are the ones the mirror API applies, from `Account.current()`,
+so the dashboard behaves the same whichever source it reads.
+"""
+
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from django.db.models import Case, Count, Max, QuerySet, Value, When
+from django.db.models.functions import Lower
+
+from leads import services
+from leads.exports import EXPORT_MAX_ROWS, stream_csv, stream_json
+from leads.models import (
+    PLAN_LIMITS,
+    PLANS_WITH_BULK,
+    Account,
+    CustomGroup,
+    InboundMessage,
+    Lead,
+    LeadStatusChange,
+    MonitoredGroup,
+)
+from leads.pipeline import STATUSES, Status
+from leads.pipeline import InvalidTransition as PipelineInvalidTransition
+from leads.queries import NEWEST_FIRST, leads_matching
+from leads.services import Actor
+from leads.sources.errors import (
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    StaleStatus,
+    Unsupported,
+)
+from leads.sources.records import (
+    EXPORT_FORMATS,
+    FILTER_NAMES,
+    AddToGroupOutcome,
+    BulkFailure,
+    BulkOutcome,
+    Capabilities,
+    CustomGroupRecord,
+    ExportStream,
+    GroupRecord,
+    GroupRef,
+    LeadDetail,
+    LeadQuery,
+    LeadRecord,
+    Page,
+    Reciprocity,
+    StatusChangeRecord,
+)
+
+_PIPELINE_ORDER = Case(
+    *(When(lead_status=status.value, then=Value(index)) for index, status in enumerate(STATUSES)),
+    default=Value(len(STATUSES)),
+)
+# Every sort ends on the newest-first pair, so pages are stable when the first key ties.
+_ORDERINGS: dict[str, tuple[Any, ...]] = {
+    "-detected_at": NEWEST_FIRST,
+    "detected_at": ("lead_detected_at", "id"),
+    "contact_name": (Lower("contact_name").asc(nulls_last=True), *NEWEST_FIRST),
+    "-contact_name": (Lower("contact_name").desc(nulls_last=True), *NEWEST_FIRST),
+    "status": (_PIPELINE_ORDER.asc(), *NEWEST_FIRST),
+    "-status": (_PIPELINE_ORDER.desc(), *NEWEST_FIRST),
+    "-score": ("-lead_score", *NEWEST_FIRST),
+    "score": ("lead_score", *NEWEST_FIRST),
+}
+MAX_PAGE_SIZE = 500
+
+
+def lead_record(lead: Lead) -> LeadRecord:
+    """A store row as a record (the lead's group must be loaded with it)."""
+    group = lead.source_group
+    return LeadRecord(
+        id=lead.id,
+        contact_phone=lead.contact_phone,
+        contact_name=lead.contact_name,
+        status=Status(lead.lead_status),
+        score=lead.lead_score,
+        detected_at=lead.lead_detected_at,
+        source_group=GroupRef(id=group.id, name=group.name, wa_group_id=group.wa_group_id),
+        matched_keyword=lead.matched_keyword,
+        message_preview=lead.message_preview,
+        monitor_mode=lead.monitor_mode,
+    )
+
+
+def _actor_label(change: LeadStatusChange) -> str:
+    if change.actor_label:
+        return change.actor_label
+    if change.user is not None:
+        return change.user.get_username()
+    return change.get_actor_kind_display()
+
+
+def _history_record(change: LeadStatusChange) -> StatusChangeRecord:
+    return StatusChangeRecord(
+        from_status=Status(change.from_status),
+        to_status=Status(change.to_status),
+        changed_at=change.changed_at,
+        actor_kind=change.actor_kind,
+        actor_label=_actor_label(change),
+        reason=change.reason,
+    )
+
+
+class LocalSource:
+    """Leads from this deployment's own store."""
+
+    name = "local"
+
+    # --- reading ------------------------------------------------------------------------
+
+    def capabilities(self) -> Capabilities:
+        """Everything the store can do, gated by the mirrored account's plan."""
+        plan = Account.current().plan
+        return Capabilities(
+            source=self.name,
+            plan=plan,
+            sorts=frozenset(_ORDERINGS),
+            filters=frozenset(FILTER_NAMES),
+            bulk=plan in PLANS_WITH_BULK,
+            export=plan in PLANS_WITH_BULK,
+            max_page_size=MAX_PAGE_SIZE,
+            history=True,
+            atomic_stale_check=True,
+        )
+
+    def _matching(self, query: LeadQuery, *, with_status: bool = True) -> QuerySet[Lead]:
+        return leads_matching(
+            status=query.status if with_status else None,
+            source_group_id=query.source_group_id,
+            search=query.search,
+            detected_from=query.detected_from,
+            detected_to=query.detected_to,
+        )
+
+    def _ordering(self, sort: str) -> tuple[Any, ...]:
+        try:
+            return _ORDERINGS[sort]
+        except KeyError:
+            raise Unsupported(f"Cannot sort leads by {sort!r}.") from None
+
+    def list_leads(self, query: LeadQuery, *, offset: int = 0, limit: int = 50) -> Page:
+        """One page of matching leads, in the query's order, with the total count."""
+        if offset < 0 or not 1 <= limit <= MAX_PAGE_SIZE:
+            raise Unsupported(f"Page must have offset >= 0 and 1..{MAX_PAGE_SIZE} rows.")
+        leads = self._matching(query)
+        rows = tuple(
+            lead_record(lead)
+            for lead in leads.order_by(*self._ordering(query.sort))[offset : offset + limit]
+        )
+        # A short page at the start needs no COUNT: its length is the total.
+        total = len(rows) if offset == 0 and len(rows) < limit else leads.count()
+        return Page(
+            rows=rows,
+            offset=offset,
+            limit=limit,
+            total=total,
+            has_next=offset + len(rows) < total,
+        )
+
+    def count_by_status(self, query: LeadQuery | None = None) -> dict[Status, int]:
+        """Leads per status in one grouped query; statuses with none are 0."""
+        leads = self._matching(query or LeadQuery(), with_status=False)
+        counts = dict(
+            leads.order_by()
+            .values("lead_status")
+            .annotate(n=Count("id"))
+            .values_list("lead_status", "n")
+        )
+        return {status: counts.get(status.value, 0) for status in STATUSES}
+
+    def get_lead(self, lead_id: uuid.UUID) -> LeadDetail:
+        """The lead with its message count, session and status history."""
+        lead = Lead.objects.select_related("source_group").filter(pk=lead_id).first()
+        if lead is None:
+            raise NotFound(f"Lead {lead_id} not found.")
+        changes = LeadStatusChange.objects.filter(lead_id=lead.id).select_related("user")
+        record = lead_record(lead)
+        return LeadDetail(
+            **{name: getattr(record, name) for name in record.__dataclass_fields__},
+            message_count=lead.message_count,
+            session_id=lead.source_group.session_id,
+            updated_at=lead.updated_at,
+            history=tuple(_history_record(change) for change in changes),
+        )
+
+    # --- changing status ----------------------------------------------------------------
+
+    def change_status(
+        self,
+        lead_id: uuid.UUID,
+        target: Status,
+        *,
+        actor: Actor,
+        expected_status: Status | None = None,
+        reason: str = "",
+    ) -> LeadDetail:
+        """Move one lead through `services.lead_change_status` (atomic, with history)."""
+        try:
+            services.lead_change_status(
+                lead_id, target, actor, expected_status=expected_status, reason=reason
+            )
+        except services.LeadNotFound:
+            raise NotFound(f"Lead {lead_id} not found.") from None
+        except services.StaleStatus as stale:
+            last = stale.last_change
+            raise StaleStatus(
+                stale.current,
+                stale.target,
+                stale.expected,
+                changed_by=_actor_label(last) if last else None,
+                changed_at=last.changed_at if last else None,
+            ) from None
+        except PipelineInvalidTransition as refused:
+            raise InvalidTransition(refused.current, refused.target) from None
+        return self.get_lead(lead_id)
+
+    def _require_bulk_plan(self, what: str) -> None:
+        account = Account.current()
+        if account.plan not in PLANS_WITH_BULK:
+            raise Forbidden(
+                f"{what} requires the Pro plan or above (this account is on the "
+                f"{account.get_plan_display()} plan).",
+                kind="plan",
+            )
+
+    def bulk_change_status(
+        self,
+        lead_ids: Sequence[uuid.UUID],
+        target: Status,
+        *,
+        actor: Actor,
+        reason: str = "",
+    ) -> BulkOutcome:
+        """Move many leads in a constant number of statements; Pro plan or above."""
+        self._require_bulk_plan("Bulk operations")
+        result = services.lead_bulk_change_status(lead_ids, target, actor, reason=reason)
+        return BulkOutcome(
+            updated=tuple(uuid.UUID(lead_id) for lead_id in result.updated),
+            failed=tuple(
+                BulkFailure(
+                    lead_id=uuid.UUID(failure.lead_id),
+                    detail=failure.detail,
+                    current_status=Status(failure.current_status)
+                    if failure.current_status
+                    else None,
+                )
+                for failure in result.failed
+            ),
+        )
+
+    # --- groups -------------------------------------------------------------------------
+
+    def add_to_custom_group(
+        self, lead_ids: Sequence[uuid.UUID], custom_group_id: uuid.UUID
+    ) -> AddToGroupOutcome:
+        """Add the leads' phones to the custom group; Pro plan or above."""
+        self._require_bulk_plan("Bulk operations")
+        group = CustomGroup.objects.filter(pk=custom_group_id).first()
+        if group is None:
+            raise NotFound(f"Custom group {custom_group_id} not found.")
+        result = services.custom_group_add_leads(group, lead_ids)
+        return AddToGroupOutcome(added=result.added, skipped=result.skipped)
+
+    def list_custom_groups(self) -> tuple[CustomGroupRecord, ...]:
+        """Every custom group with its member count."""
+        groups = CustomGroup.objects.annotate(member_count=Count("members")).order_by("name", "id")
+        return tuple(
+            CustomGroupRecord(
+                id=group.id,
+                name=group.name,
+                member_count=group.member_count,
+                created_at=group.created_at,
+            )
+            for group in groups
+        )
+
+    def create_custom_group(self, name: str) -> CustomGroupRecord:
+        """A new empty custom group, within the plan's number of custom groups."""
+        name = name.strip()
+        if not name:
+            raise ValueError("A custom group needs a name.")
+        account = Account.current()
+        allowed = PLAN_LIMITS[account.plan]["custom_groups"]
+        if CustomGroup.objects.count() >= allowed:
+            raise Forbidden(
+                f"The {account.get_plan_display()} plan allows {allowed} custom groups; "
+                "upgrade the plan or remove one first.",
+                kind="limit",
+            )
+        group = CustomGroup.objects.create(name=name[:200])
+        return CustomGroupRecord(
+            id=group.id, name=group.name, member_count=0, created_at=group.created_at
+        )
+
+    def list_groups(self) -> tuple[GroupRecord, ...]:
+        """Every monitored group."""
+        return tuple(
+            GroupRecord(
+                id=group.id,
+                name=group.name,
+                wa_group_id=group.wa_group_id,
+                session_id=group.session_id,
+                monitor_mode=group.monitor_mode,
+                monitor_keywords=tuple(group.monitor_keywords or ()),
+                is_active=group.is_active,
+            )
+            for group in MonitoredGroup.objects.order_by("name", "id")
+        )
+
+    def reciprocity(self, lead_id: uuid.UUID, session_id: uuid.UUID | None = None) -> Reciprocity:
+        """Whether the contact sent a direct message to the session (the lead's by default)."""
+        lead = Lead.objects.select_related("source_group").filter(pk=lead_id).first()
+        if lead is None:
+            raise NotFound(f"Lead {lead_id} not found.")
+        session_id = session_id or lead.source_group.session_id
+        inbound = InboundMessage.objects.filter(session_id=session_id)
+        if lead.contact_phone:
+            inbound = inbound.filter(contact_phone=lead.contact_phone)
+        else:
+            inbound = inbound.filter(contact_jid=lead.contact_jid)
+        last = inbound.aggregate(last=Max("received_at"))["last"]
+        return Reciprocity(
+            lead_id=lead.id,
+            session_id=session_id,
+            has_messaged_first=last is not None,
+            last_inbound_at=last,
+        )
+
+    # --- export -------------------------------------------------------------------------
+
+    def export(self, fmt: str, query: LeadQuery) -> ExportStream:
+        """CSV or JSON of the matching leads in the query's order; Pro plan or above."""
+        if fmt not in EXPORT_FORMATS:
+            raise Unsupported(f"Cannot export as {fmt!r}.")
+        self._require_bulk_plan("Exporting leads")
+        rows = self._matching(query).order_by(*self._ordering(query.sort))[:EXPORT_MAX_ROWS]
+        if fmt == "csv":
+            return ExportStream(
+                content_type="text/csv; charset=utf-8",
+                filename="leads.csv",
+                chunks=_encoded(stream_csv(rows.iterator(chunk_size=1000))),
+            )
+        return ExportStream(
+            content_type="application/json",
+            filename="leads.json",
+            chunks=_encoded(stream_json(rows.iterator(chunk_size=1000))),
+        )
+
+
+def _encoded(parts: Iterator[str]) -> Iterator[bytes]:
+    for part in parts:
+        yield part.encode()

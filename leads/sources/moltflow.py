@@ -1,0 +1,416 @@
+"""The `moltflow` source: a MoltFlow account (or any MoltFlow API v2 mirror) over HTTP.
+
+The upstream lists leads newest first and filters by status, group and search only. Other
+sorts and the date filters would need every page, so they are reported unavailable in
+`capabilities()` and refused with `Unsupported` rather than applied to one page.
+
+JSON becomes records here and nowhere else; a response missing a field is `Unavailable`.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.conf import settings
+
+from leads.client import MoltflowClient, transition_from_detail
+from leads.models import PLAN_LIMITS, PLANS_WITH_BULK
+from leads.pipeline import STATUSES, Status, is_status
+from leads.services import Actor, unique_ids
+from leads.sources.errors import NotFound, SourceError, StaleStatus, Unsupported
+from leads.sources.records import (
+    EXPORT_FORMATS,
+    SORT_NEWEST,
+    AddToGroupOutcome,
+    BulkFailure,
+    BulkOutcome,
+    Capabilities,
+    CustomGroupRecord,
+    ExportStream,
+    GroupRecord,
+    GroupRef,
+    LeadDetail,
+    LeadQuery,
+    LeadRecord,
+    Page,
+    Reciprocity,
+)
+
+logger = logging.getLogger(__name__)
+
+UPSTREAM_PAGE_MAX = 100
+UPSTREAM_BULK_MAX = 1000
+SORTS = frozenset({SORT_NEWEST})
+FILTERS = frozenset({"status", "source_group_id", "search"})
+# The plan is not in the API; its per-minute rate limit (CONTRACT §1) names it.
+PLAN_BY_RATE = {limits["rate"]: str(plan) for plan, limits in PLAN_LIMITS.items()}
+
+T = TypeVar("T")
+
+
+class MalformedLead(ValueError):
+    """A lead object missing a field or holding a value of the wrong kind."""
+
+
+# --- JSON -> records (used by the source, the sync and the webhook receiver) ----------------
+
+
+def parse_datetime(value: Any) -> datetime:
+    """An ISO-8601 timestamp ("…Z" or with an offset); must carry a time zone."""
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp without time zone: {value!r}")
+    return moment
+
+
+def _optional_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def parse_lead(data: Any) -> LeadRecord:
+    """A lead object of the API as a record; `MalformedLead` when it is not one."""
+    try:
+        group = data["source_group"]
+        trigger = data.get("trigger") or {}
+        return LeadRecord(
+            id=uuid.UUID(str(data["id"])),
+            contact_phone=_optional_str(data.get("contact_phone")),
+            contact_name=_optional_str(data.get("contact_name")),
+            status=Status(data["lead_status"]),
+            score=int(data.get("lead_score") or 0),
+            detected_at=parse_datetime(data["lead_detected_at"]),
+            source_group=GroupRef(
+                id=uuid.UUID(str(group["id"])),
+                name=str(group["name"]),
+                wa_group_id=_optional_str(group.get("wa_group_id")),
+            ),
+            matched_keyword=_optional_str(trigger.get("matched_keyword")),
+            message_preview=str(trigger.get("message_preview") or "")[:500],
+            monitor_mode=str(trigger.get("monitor_mode") or "keywords"),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise MalformedLead(f"not a lead object ({type(error).__name__}: {error})") from None
+
+
+def parse_lead_detail(data: Any) -> LeadDetail:
+    """The detailed lead object of `GET /leads/{id}` as a record."""
+    record = parse_lead(data)
+    try:
+        return LeadDetail(
+            **{name: getattr(record, name) for name in record.__dataclass_fields__},
+            message_count=int(data["message_count"]),
+            session_id=uuid.UUID(str(data["session_id"])),
+            updated_at=parse_datetime(data["updated_at"]),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedLead(f"not a detailed lead ({type(error).__name__}: {error})") from None
+
+
+def _parse_group(data: Any) -> GroupRecord:
+    return GroupRecord(
+        id=uuid.UUID(str(data["id"])),
+        name=str(data["name"]),
+        wa_group_id=str(data["wa_group_id"]),
+        session_id=uuid.UUID(str(data["session_id"])),
+        monitor_mode=str(data.get("monitor_mode") or "keywords"),
+        monitor_keywords=tuple(str(k) for k in data.get("monitor_keywords") or ()),
+        is_active=bool(data.get("is_active", True)),
+    )
+
+
+def _parse_custom_group(data: Any) -> CustomGroupRecord:
+    return CustomGroupRecord(
+        id=uuid.UUID(str(data["id"])),
+        name=str(data["name"]),
+        member_count=int(data.get("member_count") or 0),
+        created_at=parse_datetime(data["created_at"]),
+    )
+
+
+def _query_params(query: LeadQuery) -> dict[str, Any]:
+    return {
+        "status": query.status.value if query.status else None,
+        "source_group_id": query.source_group_id,
+        "search": (query.search or "").strip() or None,
+    }
+
+
+class MoltflowSource:
+    """Leads of a MoltFlow account, through `leads.client.MoltflowClient`."""
+
+    name = "moltflow"
+
+    def __init__(self, client: MoltflowClient) -> None:
+        self.client = client
+
+    @classmethod
+    def from_settings(cls) -> "MoltflowSource":
+        """The source for `MOLTFLOW_API_URL` and `MOLTFLOW_API_KEY`."""
+        return cls(
+            MoltflowClient(
+                settings.MOLTFLOW_API_URL,
+                settings.MOLTFLOW_API_KEY,
+                cache_seconds=float(getattr(settings, "MOLTFLOW_CACHE_SECONDS", 5)),
+            )
+        )
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _parsed(self, parse: Callable[[Any], T], data: Any, what: str) -> T:
+        try:
+            return parse(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            logger.warning("MoltFlow sent a malformed %s: %s", what, error)
+            raise self.client.unavailable(f"MoltFlow sent a malformed {what}.") from None
+
+    def _collection(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        # A 404 for a collection means the base URL is wrong, not that a lead is missing.
+        try:
+            return self.client.get(path, params)
+        except NotFound:
+            raise self.client.unavailable(
+                f"MoltFlow has no {path} at {self.client.base_url}; check MOLTFLOW_API_URL."
+            ) from None
+
+    def _check_query(self, query: LeadQuery) -> None:
+        if query.sort not in SORTS:
+            raise Unsupported(f"MoltFlow lists leads newest first only, not by {query.sort!r}.")
+        unsupported = query.filters_used() - FILTERS
+        if unsupported:
+            raise Unsupported(f"MoltFlow cannot filter leads by {', '.join(sorted(unsupported))}.")
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def capabilities(self) -> Capabilities:
+        """What the account can do; the plan is read from its rate limit when it sends one."""
+        state = self.client.rate_state()
+        if state.limit is None:
+            try:
+                self.client.get("/leads", {"limit": 1})
+            except SourceError:
+                pass  # unknown plan: offer bulk and export, the upstream refuses if it must
+            state = self.client.rate_state()
+        plan = PLAN_BY_RATE.get(state.limit) if state.limit is not None else None
+        gated = plan in PLANS_WITH_BULK if plan is not None else True
+        return Capabilities(
+            source=self.name,
+            plan=plan,
+            sorts=SORTS,
+            filters=FILTERS,
+            bulk=gated,
+            export=gated,
+            max_page_size=UPSTREAM_PAGE_MAX * 5,
+            history=False,
+            atomic_stale_check=False,
+            rate_limit_per_minute=state.limit,
+        )
+
+    def _page(self, params: dict[str, Any], *, cached: bool = True) -> tuple[list[LeadRecord], int]:
+        data = (
+            self._collection("/leads", params)
+            if cached
+            else self.client.get("/leads", params, cached=False)
+        )
+
+        def parse(body: Any) -> tuple[list[LeadRecord], int]:
+            return [parse_lead(item) for item in body["leads"]], int(body["total"])
+
+        return self._parsed(parse, data, "list of leads")
+
+    def list_leads(self, query: LeadQuery, *, offset: int = 0, limit: int = 50) -> Page:
+        """A page of leads, newest first; pages over 100 rows take several upstream calls."""
+        self._check_query(query)
+        if offset < 0 or limit < 1:
+            raise Unsupported("Page must have offset >= 0 and at least one row.")
+        rows: list[LeadRecord] = []
+        total = 0
+        position = offset
+        while len(rows) < limit:
+            size = min(UPSTREAM_PAGE_MAX, limit - len(rows))
+            page, total = self._page({**_query_params(query), "limit": size, "offset": position})
+            rows.extend(page)
+            position += len(page)
+            if len(page) < size or position >= total:
+                break
+        return Page(
+            rows=tuple(rows),
+            offset=offset,
+            limit=limit,
+            total=total,
+            has_next=offset + len(rows) < total,
+        )
+
+    def fresh_page(self, *, offset: int, limit: int = UPSTREAM_PAGE_MAX) -> Page:
+        """A page of every lead, newest first, read past the cache (for the sync)."""
+        rows, total = self._page({"limit": limit, "offset": offset}, cached=False)
+        return Page(
+            rows=tuple(rows),
+            offset=offset,
+            limit=limit,
+            total=total,
+            has_next=bool(rows) and offset + len(rows) < total,
+        )
+
+    def count_by_status(self, query: LeadQuery | None = None) -> dict[Status, int]:
+        """One cached `limit=1` call per status, reading its `total`."""
+        query = query or LeadQuery()
+        self._check_query(query)
+        counts: dict[Status, int] = {}
+        for status in STATUSES:
+            _, total = self._page({**_query_params(query), "status": status.value, "limit": 1})
+            counts[status] = total
+        return counts
+
+    def get_lead(self, lead_id: uuid.UUID) -> LeadDetail:
+        """The detailed lead (no history: MoltFlow's API does not publish it)."""
+        data = self.client.get(f"/leads/{lead_id}")
+        return self._parsed(parse_lead_detail, data, "lead")
+
+    # --- changing status ------------------------------------------------------------------
+
+    def change_status(
+        self,
+        lead_id: uuid.UUID,
+        target: Status,
+        *,
+        actor: Actor,
+        expected_status: Status | None = None,
+        reason: str = "",
+    ) -> LeadDetail:
+        """PATCH the lead's status; upstream records the change against the API key.
+
+        The stale check is a fresh read just before the PATCH: it refuses a move from a
+        status the screen no longer shows, but cannot close the gap between the two calls
+        (the API has no compare-and-set), which `capabilities().atomic_stale_check` says.
+        """
+        if not is_status(target):
+            raise ValueError(f"Unknown status: {target!r}")
+        if expected_status is not None:
+            data = self.client.get(f"/leads/{lead_id}", cached=False)
+            current = self._parsed(parse_lead_detail, data, "lead").status
+            if current != expected_status:
+                raise StaleStatus(current, target, expected_status)
+        logger.info("MoltFlow lead %s -> %s by %s %s", lead_id, target, actor.kind, actor.label)
+        data = self.client.send("PATCH", f"/leads/{lead_id}/status", {"status": str(target)})
+        return self._parsed(parse_lead_detail, data, "lead")
+
+    def bulk_change_status(
+        self,
+        lead_ids: Sequence[uuid.UUID],
+        target: Status,
+        *,
+        actor: Actor,
+        reason: str = "",
+    ) -> BulkOutcome:
+        """`POST /leads/bulk/status` in batches of 1000; every refusal is reported."""
+        if not is_status(target):
+            raise ValueError(f"Unknown status: {target!r}")
+        ids = unique_ids(lead_ids)
+        failed: dict[str, BulkFailure] = {}
+        for start in range(0, len(ids), UPSTREAM_BULK_MAX):
+            batch = ids[start : start + UPSTREAM_BULK_MAX]
+            data = self.client.send(
+                "POST", "/leads/bulk/status", {"lead_ids": batch, "status": str(target)}
+            )
+            for failure in self._parsed(_parse_bulk_errors, data, "bulk result"):
+                failed[str(failure.lead_id)] = failure
+        logger.info("MoltFlow bulk -> %s by %s: %d leads", target, actor.label, len(ids))
+        return BulkOutcome(
+            updated=tuple(uuid.UUID(lead_id) for lead_id in ids if lead_id not in failed),
+            failed=tuple(failed.values()),
+        )
+
+    # --- groups ---------------------------------------------------------------------------
+
+    def add_to_custom_group(
+        self, lead_ids: Sequence[uuid.UUID], custom_group_id: uuid.UUID
+    ) -> AddToGroupOutcome:
+        """`POST /leads/bulk/add-to-group` in batches of 1000."""
+        ids = unique_ids(lead_ids)
+        added = skipped = 0
+        for start in range(0, len(ids), UPSTREAM_BULK_MAX):
+            data = self.client.send(
+                "POST",
+                "/leads/bulk/add-to-group",
+                {
+                    "lead_ids": ids[start : start + UPSTREAM_BULK_MAX],
+                    "custom_group_id": str(custom_group_id),
+                },
+            )
+            counts = self._parsed(lambda d: (int(d["added"]), int(d["skipped"])), data, "result")
+            added, skipped = added + counts[0], skipped + counts[1]
+        return AddToGroupOutcome(added=added, skipped=skipped)
+
+    def list_custom_groups(self) -> tuple[CustomGroupRecord, ...]:
+        """`GET /custom-groups`."""
+        data = self._collection("/custom-groups")
+        return self._parsed(
+            lambda d: tuple(_parse_custom_group(item) for item in d["items"]),
+            data,
+            "list of custom groups",
+        )
+
+    def create_custom_group(self, name: str) -> CustomGroupRecord:
+        """`POST /custom-groups` with no members."""
+        name = name.strip()
+        if not name:
+            raise ValueError("A custom group needs a name.")
+        data = self.client.send("POST", "/custom-groups", {"name": name[:200]})
+        return self._parsed(_parse_custom_group, data, "custom group")
+
+    def list_groups(self) -> tuple[GroupRecord, ...]:
+        """`GET /groups`."""
+        data = self._collection("/groups")
+        return self._parsed(
+            lambda d: tuple(_parse_group(item) for item in d["items"]), data, "list of groups"
+        )
+
+    def reciprocity(self, lead_id: uuid.UUID, session_id: uuid.UUID | None = None) -> Reciprocity:
+        """`GET /leads/{id}/reciprocity`, for the lead's own session unless told another."""
+        if session_id is None:
+            session_id = self.get_lead(lead_id).session_id
+        data = self.client.get(f"/leads/{lead_id}/reciprocity", {"session_id": session_id})
+
+        def parse(body: Any) -> Reciprocity:
+            last = body.get("last_inbound_at")
+            return Reciprocity(
+                lead_id=uuid.UUID(str(body["lead_id"])),
+                session_id=session_id,
+                has_messaged_first=bool(body["has_messaged_first"]),
+                last_inbound_at=parse_datetime(last) if last else None,
+            )
+
+        return self._parsed(parse, data, "reciprocity answer")
+
+    # --- export ---------------------------------------------------------------------------
+
+    def export(self, fmt: str, query: LeadQuery) -> ExportStream:
+        """The upstream's own export, streamed through without buffering it."""
+        if fmt not in EXPORT_FORMATS:
+            raise Unsupported(f"Cannot export as {fmt!r}.")
+        self._check_query(query)
+        body = self.client.stream(f"/leads/export/{fmt}", _query_params(query))
+        return ExportStream(content_type=body.content_type, filename=f"leads.{fmt}", chunks=body)
+
+
+def _parse_bulk_errors(data: Any) -> list[BulkFailure]:
+    int(data["updated"])  # present and a number, or the answer is not a bulk result
+    failures = []
+    for item in data["errors"]:
+        detail = str(item["detail"])
+        transition = transition_from_detail(detail)
+        current = transition[0] if transition and is_status(transition[0]) else None
+        failures.append(
+            BulkFailure(
+                lead_id=uuid.UUID(str(item["lead_id"])),
+                detail=detail,
+                current_status=Status(current) if current else None,
+            )
+        )
+    return failures

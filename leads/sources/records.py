@@ -1,0 +1,196 @@
+"""Plain, frozen records that lead sources return: what views render, whatever the source."""
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from leads.pipeline import Status
+
+# Sort keys a source may support; "-" means descending. Capabilities say which ones it does.
+SORT_NEWEST = "-detected_at"
+SORT_KEYS: tuple[str, ...] = (
+    "-detected_at",
+    "detected_at",
+    "contact_name",
+    "-contact_name",
+    "status",
+    "-status",
+    "-score",
+    "score",
+)
+FILTER_NAMES: tuple[str, ...] = (
+    "status",
+    "source_group_id",
+    "search",
+    "detected_from",
+    "detected_to",
+)
+EXPORT_FORMATS: tuple[str, ...] = ("csv", "json")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeadQuery:
+    """Which leads, in which order. Filters left as None do not filter."""
+
+    status: Status | None = None
+    source_group_id: uuid.UUID | None = None
+    search: str | None = None
+    detected_from: datetime | None = None
+    detected_to: datetime | None = None
+    sort: str = SORT_NEWEST
+
+    def filters_used(self) -> frozenset[str]:
+        """The names of the filters this query sets (to check against capabilities)."""
+        used = {name for name in FILTER_NAMES if getattr(self, name) not in (None, "")}
+        if self.search is not None and not self.search.strip():
+            used.discard("search")
+        return frozenset(used)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupRef:
+    """The monitored group a lead came from, as the lead carries it."""
+
+    id: uuid.UUID
+    name: str
+    wa_group_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeadRecord:
+    id: uuid.UUID
+    contact_phone: str | None
+    contact_name: str | None
+    status: Status
+    score: int
+    detected_at: datetime
+    source_group: GroupRef
+    matched_keyword: str | None
+    message_preview: str
+    monitor_mode: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusChangeRecord:
+    from_status: Status
+    to_status: Status
+    changed_at: datetime
+    actor_kind: str
+    actor_label: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeadDetail(LeadRecord):
+    message_count: int
+    session_id: uuid.UUID
+    updated_at: datetime
+    # Empty when the source does not keep history (capabilities.history says which).
+    history: tuple[StatusChangeRecord, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Page:
+    """One page of leads. `total` is None when the source cannot count cheaply."""
+
+    rows: tuple[LeadRecord, ...]
+    offset: int
+    limit: int
+    total: int | None
+    has_next: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class BulkFailure:
+    lead_id: uuid.UUID
+    detail: str
+    # The status the lead really has, when it exists and the move was refused.
+    current_status: Status | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BulkOutcome:
+    updated: tuple[uuid.UUID, ...]
+    failed: tuple[BulkFailure, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddToGroupOutcome:
+    added: int
+    skipped: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupRecord:
+    """A monitored WhatsApp group."""
+
+    id: uuid.UUID
+    name: str
+    wa_group_id: str
+    session_id: uuid.UUID
+    monitor_mode: str
+    monitor_keywords: tuple[str, ...]
+    is_active: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomGroupRecord:
+    """A contact list for outreach."""
+
+    id: uuid.UUID
+    name: str
+    member_count: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reciprocity:
+    lead_id: uuid.UUID
+    session_id: uuid.UUID
+    has_messaged_first: bool
+    last_inbound_at: datetime | None
+
+
+class ByteChunks(Protocol):
+    """An iterator of bytes that can be closed early (Django closes streamed responses)."""
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+    def __next__(self) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportStream:
+    """A download: its type, a file name, and the body as closable chunks of bytes."""
+
+    content_type: str
+    filename: str
+    chunks: ByteChunks
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capabilities:
+    """What a source can do, so views show only controls that work."""
+
+    source: str  # "local" | "moltflow"
+    plan: str | None  # None when the source cannot tell
+    sorts: frozenset[str]
+    filters: frozenset[str]
+    bulk: bool
+    export: bool
+    export_formats: frozenset[str] = field(default_factory=lambda: frozenset(EXPORT_FORMATS))
+    max_page_size: int = 100
+    history: bool = False
+    # True when "move only if still X" is checked atomically with the move itself.
+    atomic_stale_check: bool = False
+    rate_limit_per_minute: int | None = None
+
+    def supports_sort(self, sort: str) -> bool:
+        return sort in self.sorts
+
+    def supports_filters(self, query: LeadQuery) -> bool:
+        return query.filters_used() <= self.filters and self.supports_sort(query.sort)

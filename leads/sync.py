@@ -1,0 +1,234 @@
+"""Mirror a MoltFlow account's leads into the local store: the pull sync and the webhook.
+
+Upserts are keyed by the upstream lead id (the local lead keeps the same UUID) and write
+only what differs, so running the sync again changes nothing: no row, no `updated_at`, no
+history. A status that differs upstream is applied with `services.lead_sync_status`, which
+keeps the history. Groups the store does not know are created under a session named
+"moltflow", with the upstream group's id.
+"""
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from leads import services
+from leads.events import announce_lead_created, announce_status_changed
+from leads.models import ActorKind, Lead, MonitoredGroup, Session, build_search_text
+from leads.phones import jid_from_phone
+from leads.sources.errors import Forbidden, RateLimited
+from leads.sources.moltflow import UPSTREAM_PAGE_MAX, MoltflowSource
+from leads.sources.records import GroupRecord, LeadRecord
+
+logger = logging.getLogger(__name__)
+
+MIRROR_SESSION_NAME = "moltflow"
+Outcome = Literal["created", "updated", "unchanged", "skipped"]
+
+
+@dataclass
+class SyncSummary:
+    pages: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+
+    def count(self, outcome: Outcome) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def __str__(self) -> str:
+        text = (
+            f"pages: {self.pages}, created: {self.created}, updated: {self.updated}, "
+            f"unchanged: {self.unchanged}"
+        )
+        return text + (f", skipped: {self.skipped}" if self.skipped else "")
+
+
+class LeadMirror:
+    """Upserts upstream lead records into the store, one at a time."""
+
+    def __init__(
+        self,
+        actor: services.Actor,
+        *,
+        groups: dict[uuid.UUID, GroupRecord] | None = None,
+    ) -> None:
+        self.actor = actor
+        # What the upstream says about its groups (wa id, mode, keywords), when we could read it.
+        self.upstream_groups = groups or {}
+        self._groups: dict[uuid.UUID, MonitoredGroup] = {}
+        self._session: Session | None = None
+
+    def _mirror_session(self) -> Session:
+        if self._session is None:
+            self._session, _ = Session.objects.get_or_create(name=MIRROR_SESSION_NAME)
+        return self._session
+
+    def _group(self, record: LeadRecord) -> MonitoredGroup:
+        ref = record.source_group
+        group = self._groups.get(ref.id) or MonitoredGroup.objects.filter(pk=ref.id).first()
+        if group is None:
+            group = self._create_group(record)
+        elif group.name != ref.name:
+            # The upstream renamed the group; a group's name is its upstream's.
+            MonitoredGroup.objects.filter(pk=group.pk).update(
+                name=ref.name, updated_at=timezone.now()
+            )
+            group.name = ref.name
+        self._groups[ref.id] = group
+        return group
+
+    def _create_group(self, record: LeadRecord) -> MonitoredGroup:
+        ref = record.source_group
+        known = self.upstream_groups.get(ref.id)
+        session = self._mirror_session()
+        wa_group_id = (known.wa_group_id if known else None) or ref.wa_group_id
+        taken = (
+            wa_group_id
+            and MonitoredGroup.objects.filter(session=session, wa_group_id=wa_group_id).exists()
+        )
+        if not wa_group_id or taken:
+            # Unknown (no groups:read scope) or clashing: a stable stand-in, unique by id.
+            wa_group_id = f"moltflow-{ref.id}@g.us"
+        return MonitoredGroup.objects.create(
+            id=ref.id,
+            session=session,
+            wa_group_id=wa_group_id,
+            name=ref.name,
+            monitor_mode=known.monitor_mode if known else record.monitor_mode,
+            monitor_keywords=list(known.monitor_keywords) if known else [],
+            is_active=known.is_active if known else True,
+        )
+
+    def upsert(self, record: LeadRecord) -> Outcome:
+        """Create or update the lead `record` describes; says which (or "unchanged")."""
+        with transaction.atomic():
+            group = self._group(record)
+            lead = Lead.objects.filter(pk=record.id).first()
+            if lead is None:
+                return self._create(record, group)
+            return self._update(lead, record, group)
+
+    def _create(self, record: LeadRecord, group: MonitoredGroup) -> Outcome:
+        phone = record.contact_phone
+        contact_jid = jid_from_phone(phone) if phone else f"{record.id.hex}@lid"
+        if Lead.objects.filter(source_group=group, contact_jid=contact_jid).exists():
+            # The store found this contact in this group on its own (local detection):
+            # two ids for one lead. Keep the local one; an operator can reconcile.
+            logger.warning("MoltFlow lead %s duplicates a local lead; skipped", record.id)
+            return "skipped"
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                Lead.objects.create(
+                    id=record.id,
+                    source_group=group,
+                    contact_jid=contact_jid,
+                    lead_status=record.status,
+                    created_at=now,
+                    updated_at=now,
+                    **_mirrored_fields(record),
+                )
+        except IntegrityError:  # a concurrent webhook created it first
+            return "unchanged"
+        lead_id = record.id
+        transaction.on_commit(lambda: announce_lead_created(lead_id))
+        return "created"
+
+    def _update(self, lead: Lead, record: LeadRecord, group: MonitoredGroup) -> Outcome:
+        wanted = {**_mirrored_fields(record), "source_group_id": group.id}
+        changed = {
+            name: value
+            for name, value in wanted.items()
+            if not _same(name, getattr(lead, name), value)
+        }
+        if changed:
+            Lead.objects.filter(pk=lead.pk).update(**changed, updated_at=timezone.now())
+        moved = services.lead_sync_status(
+            lead.pk, record.status, self.actor, reason="mirrored from MoltFlow"
+        )
+        if moved:
+            lead_id = lead.pk
+            transaction.on_commit(lambda: announce_status_changed(lead_id))
+        return "updated" if changed or moved else "unchanged"
+
+
+def _same(name: str, ours: object, theirs: object) -> bool:
+    if (
+        name == "lead_detected_at"
+        and isinstance(ours, datetime)
+        and isinstance(theirs, datetime)
+        and theirs.microsecond % 1000 == 0
+    ):
+        # The API writes milliseconds; a lead it got from here kept its microseconds.
+        return ours.replace(microsecond=ours.microsecond // 1000 * 1000) == theirs
+    return ours == theirs
+
+
+def _mirrored_fields(record: LeadRecord) -> dict[str, object]:
+    """The lead's columns that the upstream owns (status apart: that goes via services)."""
+    return {
+        "contact_phone": record.contact_phone,
+        "contact_name": record.contact_name,
+        "lead_score": record.score,
+        "lead_detected_at": record.detected_at,
+        "matched_keyword": record.matched_keyword,
+        "message_preview": record.message_preview,
+        "monitor_mode": record.monitor_mode,
+        "search_text": build_search_text(
+            record.contact_name, record.contact_phone, record.matched_keyword
+        ),
+    }
+
+
+def sync_actor() -> services.Actor:
+    return services.Actor(kind=ActorKind.SYNC, label="MoltFlow sync")
+
+
+def sync_moltflow(
+    source: MoltflowSource,
+    *,
+    page_size: int = UPSTREAM_PAGE_MAX,
+    sleep: Callable[[float], None] = time.sleep,
+    max_rate_waits: int = 30,
+    on_page: Callable[[int, SyncSummary], None] | None = None,
+) -> SyncSummary:
+    """Pull every lead of the account, page by page, and upsert each into the store.
+
+    When the plan's request budget is spent, waits as long as the upstream says and goes
+    on (up to `max_rate_waits` times), so a big account on a small plan still syncs.
+    """
+    try:
+        groups = {group.id: group for group in source.list_groups()}
+    except Forbidden as refused:
+        # A key without groups:read still syncs leads; groups get stand-in WhatsApp ids.
+        logger.warning("Cannot read MoltFlow groups (%s); using stand-in group ids", refused)
+        groups = {}
+    mirror = LeadMirror(sync_actor(), groups=groups)
+    summary = SyncSummary()
+    offset = 0
+    waits = 0
+    while True:
+        try:
+            page = source.fresh_page(offset=offset, limit=page_size)
+        except RateLimited as limited:
+            waits += 1
+            if waits > max_rate_waits:
+                raise
+            sleep(limited.retry_after if limited.retry_after is not None else 5.0)
+            continue
+        summary.pages += 1
+        for record in page.rows:
+            summary.count(mirror.upsert(record))
+        if on_page is not None:
+            on_page(summary.pages, summary)
+        offset += len(page.rows)
+        if not page.has_next:
+            return summary

@@ -1,0 +1,66 @@
+"""Template helpers for showing leads: keyword highlight, readable phones, transitions."""
+
+import re
+
+from django import template
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from leads.pipeline import Status, allowed_targets
+
+register = template.Library()
+
+
+@register.filter
+def highlight(text: str | None, keyword: str | None) -> SafeString:
+    """`text` escaped, with each case-insensitive occurrence of `keyword` wrapped in <mark>.
+
+    The text is split on the keyword first and every piece is escaped on its own, so user
+    text never reaches the page unescaped and the keyword cannot match inside an entity.
+    """
+    text = text or ""
+    if not keyword or not keyword.strip():
+        return escape(text)
+    pattern = re.compile(re.escape(keyword.strip()), re.IGNORECASE)
+    pieces: list[str] = []
+    position = 0
+    for match in pattern.finditer(text):
+        pieces.append(escape(text[position : match.start()]))
+        pieces.append(format_html("<mark>{}</mark>", match.group(0)))
+        position = match.end()
+    pieces.append(escape(text[position:]))
+    # Every piece above went through escape() or format_html(): joining them is safe.
+    return mark_safe("".join(pieces))  # noqa: S308
+
+
+@register.filter
+def phone_display(phone: str | None) -> str:
+    """`+15550123456` as `+1 555 012 3456`; other numbers in groups of three for reading."""
+    if not phone:
+        return ""
+    digits = phone.lstrip("+")
+    if not digits.isdigit():
+        return phone
+    if len(digits) == 11 and digits.startswith("1"):
+        return f"+1 {digits[1:4]} {digits[4:7]} {digits[7:]}"
+    head, rest = digits[:3], digits[3:]
+    groups = [rest[i : i + 3] for i in range(0, len(rest), 3)]
+    if len(groups) > 1 and len(groups[-1]) == 1:
+        # Never leave a lone trailing digit: borrow one from the group before.
+        groups[-2:] = [groups[-2][:-1], groups[-2][-1] + groups[-1]]
+    return "+" + " ".join([head, *groups])
+
+
+@register.filter
+def wa_link(phone: str | None) -> str:
+    """The `https://wa.me/<digits>` link for a phone, or "" when the number is hidden."""
+    if not phone:
+        return ""
+    digits = phone.lstrip("+")
+    return f"https://wa.me/{digits}" if digits.isdigit() else ""
+
+
+@register.filter
+def transitions_from(status: str) -> list[Status]:
+    """The statuses a lead in `status` may move to now (from the pipeline table)."""
+    return allowed_targets(status)

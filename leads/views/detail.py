@@ -1,0 +1,139 @@
+"""`/leads/<uuid>/`: one lead — its message, group, history, moves and reciprocity.
+
+A page of its own, and the `lead-panel` region the table opens beside itself.
+"""
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from leads.pipeline import Status, is_status, refusal_reason
+from leads.sources import get_source, user_actor
+from leads.sources.base import LeadSource
+from leads.sources.errors import InvalidTransition, NotFound, SourceError, StaleStatus
+from leads.sources.records import LeadDetail, Reciprocity
+from leads.views.rendering import render_region
+
+REGIONS = ("lead-panel", "reciprocity")
+
+
+def _load(source: LeadSource, lead_id: uuid.UUID) -> LeadDetail:
+    try:
+        return source.get_lead(lead_id)
+    except NotFound:
+        raise Http404("No such lead.") from None
+
+
+def _sessions(source: LeadSource) -> list[dict[str, Any]]:
+    """Sessions known through the monitored groups, each named by its groups."""
+    names: dict[uuid.UUID, list[str]] = {}
+    for group in source.list_groups():
+        names.setdefault(group.session_id, []).append(group.name)
+    return [{"id": sid, "label": ", ".join(groups)} for sid, groups in names.items()]
+
+
+def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return None
+
+
+def _render_detail(
+    request: HttpRequest,
+    source: LeadSource,
+    lead: LeadDetail,
+    reciprocity: Reciprocity | None = None,
+) -> HttpResponse:
+    context = {
+        "lead": lead,
+        "sessions": _sessions(source),
+        "reciprocity": reciprocity,
+        "capabilities": source.capabilities(),
+        "next": _safe_next(request, request.GET.get("next")),
+    }
+    return render_region(request, "leads/detail.html", context, regions=REGIONS)
+
+
+@login_required
+@require_GET
+def lead_detail(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
+    """The lead page, or its `lead-panel` region for the table's side panel."""
+    source = get_source()
+    return _render_detail(request, source, _load(source, lead_id))
+
+
+@login_required
+@require_GET
+def lead_reciprocity(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
+    """Has this contact written to us directly? (A cold first message risks a spam flag.)"""
+    source = get_source()
+    lead = _load(source, lead_id)
+    try:
+        session_id = uuid.UUID(request.GET["session"]) if request.GET.get("session") else None
+    except ValueError:
+        return HttpResponseBadRequest("That is not a session id.")
+    try:
+        answer = source.reciprocity(lead_id, session_id)
+    except NotFound as missing:
+        raise Http404(missing.detail) from None
+    except SourceError as error:
+        messages.error(request, f"Could not check: {error.detail}")
+        answer = None
+    return _render_detail(request, source, lead, answer)
+
+
+def _refusal_text(refused: InvalidTransition) -> str:
+    if isinstance(refused, StaleStatus):
+        who = f" by {refused.changed_by}" if refused.changed_by else ""
+        when = (
+            f" at {date_format(refused.changed_at, 'DATETIME_FORMAT')}"
+            if refused.changed_at
+            else ""
+        )
+        return (
+            f"Not moved: this lead is {refused.current} now (changed{who}{when}), "
+            f"not {refused.expected} as your screen showed."
+        )
+    return f"Not moved: {refusal_reason(refused.current, refused.target)}."
+
+
+@login_required
+@require_POST
+def lead_change_status(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
+    """Move one lead; stale or invalid moves are refused, naming the status it really has."""
+    target = request.POST.get("status", "")
+    expected = request.POST.get("expected_status", "")
+    if not is_status(target) or (expected and not is_status(expected)):
+        return HttpResponseBadRequest("Unknown status.")
+    source = get_source()
+    try:
+        source.change_status(
+            lead_id,
+            Status(target),
+            actor=user_actor(request.user),
+            expected_status=Status(expected) if expected else None,
+        )
+        messages.success(request, f"Moved to {target}.")
+    except NotFound:
+        raise Http404("No such lead.") from None
+    except InvalidTransition as refused:
+        messages.error(request, _refusal_text(refused))
+    except SourceError as error:
+        messages.error(request, f"Not confirmed: {error.detail} The lead may not have moved.")
+    if request.htmx:
+        # View restart: the panel re-reads the lead as a fresh GET would, so it shows the
+        # truth either way, and the table refreshes its rows on the event.
+        response = _render_detail(request, source, _load(source, lead_id))
+        return trigger_client_event(response, "lead-status-changed", {"id": str(lead_id)})
+    next_url = _safe_next(request, request.POST.get("next"))
+    return redirect(next_url) if next_url else redirect("leads:detail", lead_id)

@@ -1,0 +1,73 @@
+"""`/leads/export/<csv|json>/`: exactly what the table shows (same filters, search, sort).
+
+At most `EXPORT_MAX_ROWS` rows. When the result is cut, the response says so in the
+`X-Export-Truncated: <rows> of <matching>` header and in the file name
+(`leads-first-10000-of-12345.csv`); the body stays a clean CSV / JSON array, because a note
+row would break every program that reads the file. The table shows the same note beside the
+export links before anyone clicks.
+"""
+
+from collections.abc import Iterator
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from leads.exports import EXPORT_MAX_ROWS
+from leads.sources import get_source
+from leads.sources.errors import RateLimited, SourceError, Unavailable
+from leads.sources.records import EXPORT_FORMATS, ByteChunks
+from leads.views.table import export_refusal, matching_total, read_table_request
+
+# Excel reads a CSV as UTF-8 (Hebrew, Arabic) only when it starts with a byte order mark.
+UTF8_BOM = "\ufeff".encode()
+
+
+def _with_bom(chunks: ByteChunks) -> Iterator[bytes]:
+    yield UTF8_BOM
+    try:
+        yield from chunks
+    finally:
+        chunks.close()
+
+
+@login_required
+@require_GET
+def leads_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    """Stream the matching leads as CSV (with BOM, formula-neutralised) or JSON."""
+    if fmt not in EXPORT_FORMATS:
+        raise Http404(f"No export as {fmt!r}.")
+    source = get_source()
+    try:
+        table_request = read_table_request(request.GET, source)
+        refused = export_refusal(request, table_request.capabilities)
+        if refused and not request.user.is_staff:
+            raise PermissionDenied(refused)
+        if refused:
+            return _refused(request, refused)
+        matching = matching_total(
+            source.count_by_status(table_request.query), table_request.query.status
+        )
+        export = source.export(fmt, table_request.query)
+    except SourceError as error:
+        return _refused(request, error.detail, status=503 if _is_outage(error) else 403)
+    chunks = _with_bom(export.chunks) if fmt == "csv" else export.chunks
+    response = StreamingHttpResponse(chunks, content_type=export.content_type)
+    filename = f"leads.{fmt}"
+    if matching > EXPORT_MAX_ROWS:
+        response["X-Export-Truncated"] = f"{EXPORT_MAX_ROWS} of {matching}"
+        filename = f"leads-first-{EXPORT_MAX_ROWS}-of-{matching}.{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _is_outage(error: SourceError) -> bool:
+    return isinstance(error, Unavailable | RateLimited)
+
+
+def _refused(request: HttpRequest, reason: str, *, status: int = 403) -> HttpResponse:
+    return render(
+        request, "leads/refused.html", {"what": "Export", "reason": reason}, status=status
+    )

@@ -1,0 +1,177 @@
+"""`/leads/`: the leads table — filters, search, sort, pages, counts per status."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET
+
+from leads.exports import EXPORT_MAX_ROWS
+from leads.filters import PAGE_SIZES, LeadFilter, TableState, lead_query, table_state
+from leads.pipeline import STATUSES, Status, allowed_targets, sources_of
+from leads.sources import get_source
+from leads.sources.base import LeadSource
+from leads.sources.errors import NotFound, SourceError
+from leads.sources.records import Capabilities, LeadQuery, LeadRecord
+from leads.tables import LeadTable, headers
+from leads.views.rendering import render_region
+
+REGIONS = ("leads", "leads-results")
+SORT_LABELS = {
+    "-detected_at": "newest first",
+    "detected_at": "oldest first",
+    "contact_name": "by name, A to Z",
+    "-contact_name": "by name, Z to A",
+    "status": "by status, pipeline order",
+    "-status": "by status, reverse pipeline order",
+    "-score": "highest score first",
+    "score": "lowest score first",
+}
+
+
+@dataclass(frozen=True)
+class TableRequest:
+    """The table's state from a query string, checked against what the source can do."""
+
+    filterset: LeadFilter
+    state: TableState
+    query: LeadQuery
+    capabilities: Capabilities
+
+
+def read_table_request(data: QueryDict, source: LeadSource) -> TableRequest:
+    """Parse and validate the query string; sorts the source cannot do fall back to default."""
+    capabilities = source.capabilities()
+    group_choices = [(str(group.id), group.name) for group in source.list_groups()]
+    filterset = LeadFilter(data, group_choices=group_choices)
+    state = table_state(data, filterset)
+    sort = state.sort if capabilities.supports_sort(state.sort) else None
+    return TableRequest(filterset, state, lead_query(state, sort=sort), capabilities)
+
+
+def bulk_refusal(request: HttpRequest, capabilities: Capabilities) -> str:
+    """Why bulk actions are unavailable to this user on this source, or "" when they are not."""
+    if not request.user.is_staff:
+        return "bulk actions are for staff users."
+    if not capabilities.bulk:
+        return plan_refusal(capabilities)
+    return ""
+
+
+def export_refusal(request: HttpRequest, capabilities: Capabilities) -> str:
+    """Why exports are unavailable to this user on this source, or "" when they are not."""
+    if not request.user.is_staff:
+        return "exports are for staff users."
+    if not capabilities.export:
+        return plan_refusal(capabilities)
+    return ""
+
+
+def plan_refusal(capabilities: Capabilities) -> str:
+    plan = f"the {capabilities.plan.capitalize()} plan" if capabilities.plan else "this plan"
+    return f"this needs the Pro plan or above (the account is on {plan})."
+
+
+def matching_total(counts: dict[Status, int], status: Status | None) -> int:
+    """How many leads match: the counts per status ignore the status filter, so pick it."""
+    return counts.get(status, 0) if status else sum(counts.values())
+
+
+def _rows_by_id(source: LeadSource, ids: tuple[uuid.UUID, ...]) -> list[LeadRecord]:
+    # The source has no id filter; the list is capped (MAX_IDS_IN_URL) so this stays small.
+    rows: list[LeadRecord] = []
+    for lead_id in ids:
+        try:
+            rows.append(source.get_lead(lead_id))
+        except NotFound:
+            continue
+    return rows
+
+
+def _table_context(request: HttpRequest, source: LeadSource) -> dict[str, Any]:
+    table_request = read_table_request(request.GET, source)
+    state, query = table_request.state, table_request.query
+    capabilities = table_request.capabilities
+    counts: dict[Status, int] = {}
+    page_total: int | None = None
+    has_next = False
+    if state.ids:
+        rows = _rows_by_id(source, state.ids)
+    else:
+        page = source.list_leads(query, offset=state.offset, limit=state.page_size)
+        rows, page_total, has_next = list(page.rows), page.total, page.has_next
+        counts = source.count_by_status(query)
+    matching = matching_total(counts, query.status) if counts else len(rows)
+    present = [status for status in STATUSES if counts.get(status)] or sorted(
+        {row.status for row in rows}, key=STATUSES.index
+    )
+    # Offer only targets valid for at least one matching lead; data-from lets the page's
+    # script narrow them further to the ticked rows.
+    targets = [t for t in STATUSES if any(t in allowed_targets(s) for s in present)]
+    refused_bulk = bulk_refusal(request, capabilities)
+    table = LeadTable(rows)
+    filter_query = request.GET.copy()
+    filter_query.pop("page", None)
+    return {
+        "filterset": table_request.filterset,
+        "state": state,
+        "table": table,
+        "rows": rows,
+        "headers": headers(table, query.sort, capabilities.sorts),
+        "sort_label": SORT_LABELS.get(query.sort, ""),
+        "status_counts": [{"status": s, "count": counts.get(s, 0)} for s in STATUSES],
+        "all_count": sum(counts.values()),
+        "matching_count": matching,
+        "page_total": page_total,
+        "has_next": has_next,
+        "previous_page": state.page - 1,
+        "next_page": state.page + 1,
+        "first_row": state.offset + 1,
+        "last_row": state.offset + len(rows),
+        "page_sizes": PAGE_SIZES,
+        "date_filters": {"detected_from", "detected_to"} <= capabilities.filters,
+        "bulk_refusal": refused_bulk,
+        "bulk_targets": [{"status": t, "sources": sources_of(t)} for t in targets],
+        "custom_groups": source.list_custom_groups() if not refused_bulk else (),
+        "export_refusal": export_refusal(request, capabilities),
+        "export_max_rows": EXPORT_MAX_ROWS,
+        "filter_query": filter_query.urlencode(),
+    }
+
+
+def _unavailable_context(request: HttpRequest, error: SourceError) -> dict[str, Any]:
+    """An empty table with the reason, so the page still renders when the source fails."""
+    state = TableState()
+    return {
+        "filterset": LeadFilter(request.GET),
+        "state": state,
+        "table": LeadTable([]),
+        "rows": [],
+        "headers": [],
+        "status_counts": [],
+        "page_sizes": PAGE_SIZES,
+        "bulk_refusal": "the lead source is not answering.",
+        "export_refusal": "the lead source is not answering.",
+        "source_error": f"Leads could not be loaded: {error.detail}",
+    }
+
+
+@login_required
+@require_GET
+def leads_table(request: HttpRequest) -> HttpResponse:
+    """The table page, or its `leads` / `leads-results` region for htmx."""
+    source = get_source()
+    try:
+        context = _table_context(request, source)
+    except SourceError as error:
+        context = _unavailable_context(request, error)
+    return render_region(request, "leads/table.html", context, regions=REGIONS)
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponseRedirect:
+    """`/` is the leads table."""
+    return redirect("leads:table")

@@ -1,0 +1,84 @@
+// Enhancements for the leads table. Everything here is optional: the page works without it.
+// - "/" focuses the search box (unless typing in a field already)
+// - "select all on this page" checkbox
+// - the bulk status menu offers only statuses valid for at least one ticked lead
+// - the side panel's close button
+(function () {
+  "use strict";
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    var search = document.getElementById("id_q");
+    if (search) {
+      event.preventDefault();
+      search.focus();
+      search.select();
+    }
+  });
+
+  function rowBoxes(form) {
+    return Array.prototype.slice.call(form.querySelectorAll('input[type=checkbox][name=lead]'));
+  }
+
+  // Statuses come from data-from on each option (rendered from the pipeline table), so this
+  // script never spells out a transition itself.
+  function narrowStatusMenu(form) {
+    var menu = form.querySelector("#bulk-status");
+    if (!menu) return;
+    var across = form.querySelector("[data-select-across]");
+    var ticked = rowBoxes(form).filter(function (box) { return box.checked; });
+    var present = {};
+    ticked.forEach(function (box) { present[box.dataset.status] = true; });
+    Array.prototype.forEach.call(menu.options, function (option) {
+      var sources = (option.dataset.from || "").split(" ");
+      var usable = (across && across.checked) || ticked.length === 0 ||
+        sources.some(function (status) { return present[status]; });
+      option.disabled = !usable;
+    });
+    if (menu.selectedOptions.length && menu.selectedOptions[0].disabled) {
+      var firstUsable = Array.prototype.find.call(menu.options, function (o) { return !o.disabled; });
+      if (firstUsable) menu.value = firstUsable.value;
+    }
+  }
+
+  function syncPageBox(form) {
+    var pageBox = form.querySelector("[data-select-page]");
+    if (!pageBox) return;
+    var boxes = rowBoxes(form);
+    var ticked = boxes.filter(function (box) { return box.checked; }).length;
+    pageBox.checked = boxes.length > 0 && ticked === boxes.length;
+    pageBox.indeterminate = ticked > 0 && ticked < boxes.length;
+  }
+
+  function enhance(root) {
+    var form = root.querySelector ? root.querySelector("#bulk-form") : null;
+    if (!form || form.dataset.enhanced) return;
+    form.dataset.enhanced = "1";
+    var pageBox = form.querySelector("[data-select-page]");
+    if (pageBox) pageBox.hidden = false;
+    form.addEventListener("change", function (event) {
+      var target = event.target;
+      if (target.matches("[data-select-page]")) {
+        rowBoxes(form).forEach(function (box) { box.checked = target.checked; });
+      }
+      syncPageBox(form);
+      narrowStatusMenu(form);
+    });
+    narrowStatusMenu(form);
+  }
+
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest && event.target.closest("[data-close-panel]");
+    if (!close) return;
+    var panel = document.getElementById("lead-panel");
+    if (panel && panel.parentElement && panel.parentElement.classList.contains("leads-layout")) {
+      event.preventDefault();
+      panel.replaceChildren();
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("htmx:afterSettle", function () { enhance(document); });
+})();

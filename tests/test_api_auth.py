@@ -1,0 +1,322 @@
+"""The mirror API's door: keys, scopes, plan gates and per-key rate limits (CONTRACT §1)."""
+
+import hashlib
+import time
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from leads.models import Account, ApiKey
+from tests.factories import make_api_key, make_lead
+
+pytestmark = pytest.mark.django_db
+
+LEADS = "/api/v2/leads"
+
+
+def set_plan(plan: str) -> None:
+    account = Account.current()
+    account.plan = plan
+    account.save()
+
+
+def start_of_a_fresh_minute() -> None:
+    """Rate limits count per clock minute: don't start a burst in a window's last seconds."""
+    seconds_left = 60 - (time.time() % 60)
+    if seconds_left < 8:
+        time.sleep(seconds_left + 0.1)
+
+
+# --- Keys ----------------------------------------------------------------------------------
+
+
+def test_it_accepts_the_key_as_x_api_key():
+    _, raw_key = make_api_key()
+
+    response = Client(headers={"X-API-Key": raw_key}).get(LEADS)
+
+    assert response.status_code == 200
+
+
+def test_it_accepts_the_key_as_a_bearer_token():
+    _, raw_key = make_api_key()
+
+    response = Client(headers={"Authorization": f"Bearer {raw_key}"}).get(LEADS)
+
+    assert response.status_code == 200
+
+
+def test_issued_keys_look_like_upstream_keys_and_only_their_hash_is_stored():
+    key, raw_key = make_api_key()
+
+    assert raw_key.startswith("mf_") and len(raw_key) == 43
+    assert key.prefix == raw_key[:7]
+    stored = ApiKey.objects.filter(pk=key.pk).values().get()
+    assert raw_key not in [str(value) for value in stored.values()]
+    assert stored["key_hash"] == hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer "}, {"Authorization": "Basic dXNlcjpwYXNz"}, {"X-API-Key": ""}],
+)
+def test_it_refuses_a_request_without_a_key(db, headers):
+    response = Client(headers=headers).get(LEADS)
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "Missing API key: send it as X-API-Key or Authorization: Bearer."
+    }
+
+
+def test_it_refuses_a_key_it_never_issued():
+    response = Client(headers={"X-API-Key": "mf_" + "x" * 40}).get(LEADS)
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid API key."}
+
+
+def test_it_refuses_a_revoked_key():
+    key, raw_key = make_api_key()
+    key.revoked_at = timezone.now()
+    key.save()
+
+    response = Client(headers={"X-API-Key": raw_key}).get(LEADS)
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "This API key has been revoked."}
+
+
+def test_it_refuses_an_expired_key():
+    _, raw_key = make_api_key(expires_at=timezone.now() - timedelta(seconds=1))
+
+    response = Client(headers={"X-API-Key": raw_key}).get(LEADS)
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "This API key has expired."}
+
+
+def test_it_accepts_a_key_that_has_not_expired_yet():
+    _, raw_key = make_api_key(expires_at=timezone.now() + timedelta(days=1))
+
+    assert Client(headers={"X-API-Key": raw_key}).get(LEADS).status_code == 200
+
+
+def test_a_refused_key_changes_nothing():
+    _, raw_key = make_api_key(["leads:read"])
+    lead = make_lead(status="new")
+
+    response = Client(headers={"X-API-Key": raw_key}).patch(
+        f"{LEADS}/{lead.id}/status", {"status": "contacted"}, "application/json"
+    )
+
+    assert response.status_code == 403
+    lead.refresh_from_db()
+    assert lead.lead_status == "new"
+
+
+# --- Scopes --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "scope"),
+    [
+        ("get", "/api/v2/leads", "leads:read"),
+        ("patch", "/api/v2/leads/{lead}/status", "leads:manage"),
+        ("post", "/api/v2/leads/bulk/status", "leads:manage"),
+        ("get", "/api/v2/groups", "groups:read"),
+        ("post", "/api/v2/groups", "groups:manage"),
+        ("get", "/api/v2/custom-groups", "custom-groups:read"),
+        ("post", "/api/v2/custom-groups", "custom-groups:manage"),
+        ("get", "/api/v2/sessions", "sessions:read"),
+        ("post", "/api/v2/sessions", "sessions:manage"),
+    ],
+)
+def test_a_key_without_the_scope_gets_403_naming_the_scope_it_needs(method, path, scope):
+    lead = make_lead()
+    unrelated = "sessions:manage" if not scope.startswith("sessions") else "leads:manage"
+    _, raw_key = make_api_key([unrelated])
+
+    response = getattr(Client(headers={"X-API-Key": raw_key}), method)(
+        path.format(lead=lead.id), {}, content_type="application/json"
+    )
+
+    assert response.status_code == 403
+    assert response["X-Required-Scopes"] == scope
+    assert response.json() == {"detail": f"This API key lacks the {scope} scope."}
+
+
+def test_a_read_only_key_cannot_change_a_status():
+    _, raw_key = make_api_key(["leads:read"])
+    lead = make_lead()
+
+    response = Client(headers={"X-API-Key": raw_key}).patch(
+        f"{LEADS}/{lead.id}/status", {"status": "lost"}, "application/json"
+    )
+
+    assert response.status_code == 403
+    assert response["X-Required-Scopes"] == "leads:manage"
+
+
+@pytest.mark.parametrize(
+    ("scope", "path"),
+    [
+        ("leads:manage", "/api/v2/leads"),
+        ("groups:manage", "/api/v2/groups"),
+        ("custom-groups:manage", "/api/v2/custom-groups"),
+        ("sessions:manage", "/api/v2/sessions"),
+    ],
+)
+def test_manage_implies_read(scope, path):
+    _, raw_key = make_api_key([scope])
+
+    assert Client(headers={"X-API-Key": raw_key}).get(path).status_code == 200
+
+
+def test_manage_of_one_resource_does_not_imply_read_of_another():
+    _, raw_key = make_api_key(["groups:manage"])
+
+    response = Client(headers={"X-API-Key": raw_key}).get(LEADS)
+
+    assert response.status_code == 403
+    assert response["X-Required-Scopes"] == "leads:read"
+
+
+# --- Plans ---------------------------------------------------------------------------------
+
+
+def _gated_requests(client: Client) -> dict[str, object]:
+    lead = make_lead()
+    custom = client.post("/api/v2/custom-groups", {"name": "Hot buyers"}, "application/json")
+    custom_id = custom.json()["id"]
+    return {
+        "bulk status": client.post(
+            f"{LEADS}/bulk/status",
+            {"lead_ids": [str(lead.id)], "status": "lost"},
+            "application/json",
+        ),
+        "bulk add": client.post(
+            f"{LEADS}/bulk/add-to-group",
+            {"lead_ids": [str(lead.id)], "custom_group_id": custom_id},
+            "application/json",
+        ),
+        "csv": client.get(f"{LEADS}/export/csv"),
+        "json": client.get(f"{LEADS}/export/json"),
+    }
+
+
+@pytest.mark.parametrize(("plan", "label"), [("free", "Free"), ("starter", "Starter")])
+def test_bulk_and_exports_need_the_pro_plan(api, plan, label):
+    set_plan(plan)
+
+    responses = _gated_requests(api)
+
+    for what, response in responses.items():
+        assert response.status_code == 403, what
+        detail = response.json()["detail"]
+        assert "requires the Pro plan or above" in detail, what
+        assert f"{label} plan" in detail
+
+
+@pytest.mark.parametrize("plan", ["pro", "business"])
+def test_bulk_and_exports_work_on_pro_and_business(api, plan):
+    set_plan(plan)
+
+    responses = _gated_requests(api)
+
+    assert {what: r.status_code for what, r in responses.items()} == dict.fromkeys(responses, 200)
+
+
+def test_a_refused_bulk_move_on_a_small_plan_changes_nothing(api):
+    set_plan("starter")
+    lead = make_lead(status="new")
+
+    api.post(
+        f"{LEADS}/bulk/status", {"lead_ids": [str(lead.id)], "status": "lost"}, "application/json"
+    )
+
+    lead.refresh_from_db()
+    assert lead.lead_status == "new"
+
+
+@pytest.mark.parametrize("plan", ["free", "starter"])
+def test_list_detail_and_single_status_update_work_on_every_plan(api, plan):
+    set_plan(plan)
+    lead = make_lead(status="new")
+
+    assert api.get(LEADS).status_code == 200
+    assert api.get(f"{LEADS}/{lead.id}").status_code == 200
+    response = api.patch(f"{LEADS}/{lead.id}/status", {"status": "contacted"}, "application/json")
+    assert response.status_code == 200
+
+
+# --- Rate limits ---------------------------------------------------------------------------
+
+
+def test_every_response_carries_the_rate_limit_headers(api):
+    start_of_a_fresh_minute()
+
+    first = api.get(LEADS)
+    second = api.get(f"{LEADS}/00000000-0000-0000-0000-000000000000")
+
+    assert first["X-RateLimit-Limit"] == "60"  # a fresh mirror runs on Business
+    assert first["X-RateLimit-Remaining"] == "59"
+    assert 1 <= int(first["X-RateLimit-Reset"]) <= 60
+    assert second.status_code == 404
+    assert second["X-RateLimit-Remaining"] == "58"
+
+
+@pytest.mark.parametrize(("plan", "limit"), [("free", 10), ("starter", 20)])
+def test_the_request_after_the_plans_limit_gets_429_with_retry_after(api, plan, limit):
+    set_plan(plan)
+    start_of_a_fresh_minute()
+
+    allowed = [api.get(LEADS) for _ in range(limit)]
+    refused = api.get(LEADS)
+
+    assert [r.status_code for r in allowed] == [200] * limit
+    assert allowed[-1]["X-RateLimit-Remaining"] == "0"
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused["X-RateLimit-Limit"] == str(limit)
+    assert refused["X-RateLimit-Remaining"] == "0"
+    assert f"{limit} requests per minute" in refused.json()["detail"]
+
+
+def test_a_rate_limited_request_changes_nothing(api):
+    set_plan("free")
+    start_of_a_fresh_minute()
+    lead = make_lead(status="new")
+    for _ in range(10):
+        api.get(LEADS)
+
+    response = api.patch(f"{LEADS}/{lead.id}/status", {"status": "lost"}, "application/json")
+
+    assert response.status_code == 429
+    lead.refresh_from_db()
+    assert lead.lead_status == "new"
+
+
+def test_each_key_has_its_own_allowance(api):
+    set_plan("free")
+    start_of_a_fresh_minute()
+    for _ in range(11):
+        api.get(LEADS)
+    _, other_key = make_api_key()
+
+    response = Client(headers={"X-API-Key": other_key}).get(LEADS)
+
+    assert response.status_code == 200
+    assert response["X-RateLimit-Remaining"] == "9"
+
+
+def test_rate_limits_can_be_switched_off_for_a_trusted_deployment(api, settings):
+    settings.MIRROR_RATE_LIMITS = False
+    set_plan("free")
+
+    responses = [api.get(LEADS) for _ in range(15)]
+
+    assert [r.status_code for r in responses] == [200] * 15
+    assert "X-RateLimit-Limit" not in responses[-1]

@@ -1,0 +1,395 @@
+"""One behaviour, every source: the same assertions against `local` and `moltflow`.
+
+`moltflow` runs twice: against the project's own /api/v2 in process (WSGITransport), and
+over real HTTP against a live server. The mirror API and the local source read one store,
+so whatever a source claims can be checked in the database.
+"""
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from leads import client as moltflow_client
+from leads.client import MoltflowClient
+from leads.models import Account, CustomGroup, InboundMessage, Lead, LeadStatusChange, Plan
+from leads.pipeline import InvalidTransition as PipelineInvalidTransition
+from leads.pipeline import Status
+from leads.services import Actor
+from leads.sources.base import LeadSource
+from leads.sources.errors import Forbidden, InvalidTransition, NotFound, StaleStatus, Unsupported
+from leads.sources.local import LocalSource
+from leads.sources.moltflow import MoltflowSource
+from leads.sources.records import SORT_KEYS, LeadDetail, LeadQuery
+from tests.factories import make_api_key, make_group, make_lead, make_session
+from tests.inprocess import BASE_URL, wsgi_transport
+
+ACTOR = Actor(kind="user", label="contract test")
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("local", marks=pytest.mark.django_db),
+        pytest.param("moltflow-wsgi", marks=pytest.mark.django_db),
+        # A live server runs in another thread: only committed rows are visible to it.
+        pytest.param("moltflow-http", marks=pytest.mark.django_db(transaction=True)),
+    ]
+)
+def source(request: pytest.FixtureRequest) -> Iterator[LeadSource]:
+    kind = request.param
+    base_url = BASE_URL
+    if kind == "moltflow-http":
+        base_url = request.getfixturevalue("live_server").url + "/api/v2"
+        moltflow_client.install_transport(None)
+    elif kind == "moltflow-wsgi":
+        moltflow_client.install_transport(wsgi_transport())
+    # The cache table outlives a transactional test's flush: start every test without it.
+    cache.clear()
+    if kind == "local":
+        yield LocalSource()
+        return
+    _, raw_key = make_api_key()
+    try:
+        yield MoltflowSource(MoltflowClient(base_url, raw_key))
+    finally:
+        moltflow_client.install_transport(None)
+
+
+@dataclass
+class World:
+    dana: Lead  # new, group A
+    omar: Lead  # contacted, group A
+    yael: Lead  # qualified, group B
+    ivan: Lead  # converted, group B
+    lina: Lead  # lost, group A, number hidden
+
+    @property
+    def newest_first(self) -> list[uuid.UUID]:
+        return [lead.id for lead in (self.dana, self.omar, self.yael, self.ivan, self.lina)]
+
+
+@pytest.fixture
+def world(source: LeadSource) -> World:
+    session = make_session()
+    group_a = make_group(session, name="Real Estate IL")
+    group_b = make_group(session, name="Berlin Wohnungen")
+    now = timezone.now()
+    return World(
+        dana=make_lead(group_a, name="Dana Levi", detected_at=now - timedelta(minutes=1)),
+        omar=make_lead(
+            group_a,
+            status="contacted",
+            name="Omar Haddad",
+            keyword="looking for",
+            phone="+972521234567",
+            detected_at=now - timedelta(minutes=2),
+        ),
+        yael=make_lead(
+            group_b, status="qualified", name="Yael Cohen", detected_at=now - timedelta(minutes=3)
+        ),
+        ivan=make_lead(
+            group_b,
+            status="converted",
+            name="Иван Петров",
+            keyword="ищу",
+            detected_at=now - timedelta(minutes=4),
+        ),
+        lina=make_lead(
+            group_a, status="lost", name="Lina", phone="", detected_at=now - timedelta(minutes=5)
+        ),
+    )
+
+
+def ids(page_rows: tuple) -> list[uuid.UUID]:
+    return [row.id for row in page_rows]
+
+
+def status_in_store(lead: Lead) -> str:
+    return Lead.objects.values_list("lead_status", flat=True).get(pk=lead.pk)
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def test_it_lists_newest_first_with_the_total(source: LeadSource, world: World) -> None:
+    page = source.list_leads(LeadQuery())
+    assert ids(page.rows) == world.newest_first
+    assert (page.total, page.has_next) == (5, False)
+    first = page.rows[0]
+    assert first.contact_name == "Dana Levi"
+    assert first.status == Status.NEW
+    assert first.source_group.name == "Real Estate IL"
+    assert first.matched_keyword == "price"
+    assert page.rows[-1].contact_phone is None
+
+
+def test_it_pages_through_every_lead_once(source: LeadSource, world: World) -> None:
+    first = source.list_leads(LeadQuery(), offset=0, limit=2)
+    second = source.list_leads(LeadQuery(), offset=2, limit=2)
+    last = source.list_leads(LeadQuery(), offset=4, limit=2)
+    assert [first.has_next, second.has_next, last.has_next] == [True, True, False]
+    assert first.total == second.total == last.total == 5
+    assert ids(first.rows) + ids(second.rows) + ids(last.rows) == world.newest_first
+
+
+def test_a_page_larger_than_the_upstream_maximum_is_complete(
+    source: LeadSource, world: World
+) -> None:
+    group = make_group(name="Busy group")
+    old = timezone.now() - timedelta(days=1)
+    Lead.objects.bulk_create(
+        Lead(
+            source_group=group,
+            contact_jid=f"1555000{n:04d}@c.us",
+            contact_phone=f"+1555000{n:04d}",
+            lead_detected_at=old - timedelta(minutes=n),
+        )
+        for n in range(120)
+    )
+    page = source.list_leads(LeadQuery(), offset=3, limit=110)
+    expected = list(Lead.objects.order_by("-lead_detected_at", "-id").values_list("id", flat=True))
+    assert ids(page.rows) == expected[3:113]
+    assert (page.total, page.has_next) == (125, True)
+
+
+def test_it_filters_by_status_group_and_search(source: LeadSource, world: World) -> None:
+    def listed(**filters: object) -> list[uuid.UUID]:
+        return ids(source.list_leads(LeadQuery(**filters)).rows)
+
+    assert listed(status=Status.QUALIFIED) == [world.yael.id]
+    assert listed(source_group_id=world.dana.source_group_id) == [
+        world.dana.id,
+        world.omar.id,
+        world.lina.id,
+    ]
+    assert listed(search="haddad") == [world.omar.id]
+    assert listed(search="PRICE") == [world.dana.id, world.yael.id, world.lina.id]
+    assert listed(search="ИЩУ") == [world.ivan.id]
+    assert listed(search="972521234567") == [world.omar.id]
+    assert listed(status=Status.NEW, search="haddad") == []
+
+
+def test_it_counts_leads_per_status(source: LeadSource, world: World) -> None:
+    assert source.count_by_status() == {
+        Status.NEW: 1,
+        Status.CONTACTED: 1,
+        Status.QUALIFIED: 1,
+        Status.CONVERTED: 1,
+        Status.LOST: 1,
+    }
+    in_group_b = source.count_by_status(LeadQuery(source_group_id=world.yael.source_group_id))
+    assert in_group_b == {
+        Status.NEW: 0,
+        Status.CONTACTED: 0,
+        Status.QUALIFIED: 1,
+        Status.CONVERTED: 1,
+        Status.LOST: 0,
+    }
+
+
+def test_it_shows_one_lead_in_detail(source: LeadSource, world: World) -> None:
+    detail = source.get_lead(world.omar.id)
+    assert isinstance(detail, LeadDetail)
+    assert detail.id == world.omar.id
+    assert detail.status == Status.CONTACTED
+    assert detail.contact_phone == "+972521234567"
+    assert detail.message_count == 1
+    assert detail.session_id == world.omar.source_group.session_id
+    assert detail.source_group.wa_group_id == world.omar.source_group.wa_group_id
+    assert detail.updated_at is not None
+
+
+def test_an_unknown_lead_is_not_found(source: LeadSource, world: World) -> None:
+    unknown = uuid.uuid4()
+    with pytest.raises(NotFound):
+        source.get_lead(unknown)
+    with pytest.raises(NotFound):
+        source.change_status(unknown, Status.CONTACTED, actor=ACTOR)
+    with pytest.raises(NotFound):
+        source.reciprocity(unknown, world.dana.source_group.session_id)
+
+
+def test_it_lists_monitored_and_custom_groups(source: LeadSource, world: World) -> None:
+    groups = source.list_groups()
+    assert [group.name for group in groups] == ["Berlin Wohnungen", "Real Estate IL"]
+    assert groups[1].wa_group_id == world.dana.source_group.wa_group_id
+    assert groups[1].session_id == world.dana.source_group.session_id
+    assert source.list_custom_groups() == ()
+
+
+# --- changing status --------------------------------------------------------------------
+
+
+def test_it_moves_a_lead_the_pipeline_allows(source: LeadSource, world: World) -> None:
+    source.list_leads(LeadQuery())  # a screen has the list cached
+    moved = source.change_status(world.dana.id, Status.CONTACTED, actor=ACTOR)
+    assert moved.status == Status.CONTACTED
+    assert status_in_store(world.dana) == "contacted"
+    assert LeadStatusChange.objects.filter(lead=world.dana, to_status="contacted").count() == 1
+    # What every screen reads next shows the move, cache or not.
+    assert source.list_leads(LeadQuery()).rows[0].status == Status.CONTACTED
+    assert source.get_lead(world.dana.id).status == Status.CONTACTED
+
+
+def test_it_refuses_a_move_the_pipeline_forbids(source: LeadSource, world: World) -> None:
+    with pytest.raises(InvalidTransition) as refused:
+        source.change_status(world.ivan.id, Status.NEW, actor=ACTOR)
+    assert isinstance(refused.value, PipelineInvalidTransition)
+    assert (refused.value.current, refused.value.target) == ("converted", "new")
+    assert status_in_store(world.ivan) == "converted"
+    assert not LeadStatusChange.objects.filter(lead=world.ivan).exists()
+
+
+def test_a_refusal_names_the_status_the_lead_really_has(source: LeadSource, world: World) -> None:
+    source.get_lead(world.dana.id)  # cached as "new"
+    Lead.objects.filter(pk=world.dana.pk).update(lead_status="converted")  # moved elsewhere
+    with pytest.raises(InvalidTransition) as refused:
+        source.change_status(world.dana.id, Status.QUALIFIED, actor=ACTOR)
+    assert refused.value.current == "converted"
+
+
+def test_a_stale_screen_cannot_move_a_lead(source: LeadSource, world: World) -> None:
+    with pytest.raises(StaleStatus) as refused:
+        source.change_status(
+            world.dana.id, Status.QUALIFIED, actor=ACTOR, expected_status=Status.CONTACTED
+        )
+    assert (refused.value.current, refused.value.expected) == ("new", "contacted")
+    assert status_in_store(world.dana) == "new"
+    moved = source.change_status(
+        world.dana.id, Status.QUALIFIED, actor=ACTOR, expected_status=Status.NEW
+    )
+    assert moved.status == Status.QUALIFIED
+
+
+def test_a_bulk_move_reports_every_lead_it_did_not_move(source: LeadSource, world: World) -> None:
+    unknown = uuid.uuid4()
+    outcome = source.bulk_change_status(
+        [world.dana.id, world.ivan.id, unknown, world.dana.id, world.omar.id],
+        Status.LOST,
+        actor=ACTOR,
+    )
+    assert sorted(outcome.updated) == sorted([world.dana.id, world.omar.id])
+    failures = {failure.lead_id: failure for failure in outcome.failed}
+    assert set(failures) == {world.ivan.id, unknown}
+    assert failures[world.ivan.id].current_status == Status.CONVERTED
+    assert failures[unknown].current_status is None
+    assert status_in_store(world.dana) == status_in_store(world.omar) == "lost"
+    assert status_in_store(world.ivan) == "converted"
+    assert source.count_by_status()[Status.LOST] == 3
+
+
+# --- custom groups, reciprocity, export ----------------------------------------------------
+
+
+def test_it_adds_leads_to_a_custom_group(source: LeadSource, world: World) -> None:
+    buyers = source.create_custom_group("Buyers")
+    assert (buyers.name, buyers.member_count) == ("Buyers", 0)
+    leads = [world.dana.id, world.yael.id, world.lina.id]  # Lina's number is hidden
+    first = source.add_to_custom_group(leads, buyers.id)
+    assert (first.added, first.skipped) == (2, 1)
+    again = source.add_to_custom_group(leads, buyers.id)
+    assert (again.added, again.skipped) == (0, 3)
+    members = set(CustomGroup.objects.get(pk=buyers.id).members.values_list("phone", flat=True))
+    assert members == {world.dana.contact_phone, world.yael.contact_phone}
+    assert [(g.name, g.member_count) for g in source.list_custom_groups()] == [("Buyers", 2)]
+    with pytest.raises(NotFound):
+        source.add_to_custom_group(leads, uuid.uuid4())
+
+
+def test_it_tells_whether_the_contact_wrote_first(source: LeadSource, world: World) -> None:
+    session_id = world.dana.source_group.session_id
+    wrote_at = timezone.now() - timedelta(minutes=30)
+    InboundMessage.objects.create(
+        session_id=session_id,
+        wa_message_id="in-1",
+        contact_jid=world.dana.contact_jid,
+        contact_phone=world.dana.contact_phone,
+        body="Hi, about the flat",
+        received_at=wrote_at,
+    )
+    dana = source.reciprocity(world.dana.id)
+    assert dana.has_messaged_first is True
+    assert dana.session_id == session_id
+    assert abs((dana.last_inbound_at - wrote_at).total_seconds()) < 0.001
+    omar = source.reciprocity(world.omar.id, session_id)
+    assert (omar.has_messaged_first, omar.last_inbound_at) == (False, None)
+
+
+def read_export(source: LeadSource, fmt: str, query: LeadQuery) -> bytes:
+    export = source.export(fmt, query)
+    try:
+        return b"".join(export.chunks)
+    finally:
+        export.chunks.close()
+
+
+def test_it_exports_what_the_filters_select(source: LeadSource, world: World) -> None:
+    rows = list(csv.reader(io.StringIO(read_export(source, "csv", LeadQuery()).decode())))
+    assert rows[0][:4] == ["id", "contact_phone", "contact_name", "lead_status"]
+    assert [row[0] for row in rows[1:]] == [str(lead_id) for lead_id in world.newest_first]
+    in_group_b = json.loads(
+        read_export(source, "json", LeadQuery(source_group_id=world.yael.source_group_id))
+    )
+    assert [item["id"] for item in in_group_b] == [str(world.yael.id), str(world.ivan.id)]
+    assert in_group_b[1]["contact_name"] == "Иван Петров"
+
+
+# --- capabilities -------------------------------------------------------------------------
+
+
+def test_it_says_what_it_can_do_on_the_business_plan(source: LeadSource, world: World) -> None:
+    capabilities = source.capabilities()
+    assert capabilities.source == source.name
+    assert capabilities.plan == "business"
+    assert capabilities.bulk and capabilities.export
+    assert "-detected_at" in capabilities.sorts
+    assert {"status", "source_group_id", "search"} <= capabilities.filters
+
+
+def test_bulk_and_export_are_refused_below_pro(source: LeadSource, world: World) -> None:
+    Account.objects.update_or_create(pk=1, defaults={"plan": Plan.STARTER})
+    capabilities = source.capabilities()
+    assert capabilities.plan == "starter"
+    assert not capabilities.bulk and not capabilities.export
+    with pytest.raises(Forbidden) as refused:
+        source.bulk_change_status([world.dana.id], Status.CONTACTED, actor=ACTOR)
+    assert refused.value.kind == "plan"
+    assert "Pro plan" in refused.value.reason
+    with pytest.raises(Forbidden):
+        source.export("csv", LeadQuery())
+    assert status_in_store(world.dana) == "new"
+    # Single moves stay open to every plan.
+    assert source.change_status(world.dana.id, Status.CONTACTED, actor=ACTOR).status == "contacted"
+
+
+def test_every_sort_is_either_applied_or_refused(source: LeadSource, world: World) -> None:
+    capabilities = source.capabilities()
+    for sort in SORT_KEYS:
+        query = LeadQuery(sort=sort)
+        if not capabilities.supports_sort(sort):
+            with pytest.raises(Unsupported):
+                source.list_leads(query)
+            continue
+        rows = source.list_leads(query).rows
+        if sort == "contact_name":
+            names = [row.contact_name for row in rows]
+            assert names == sorted(names, key=str.casefold)
+        if sort == "detected_at":
+            assert ids(rows) == world.newest_first[::-1]
+
+
+def test_every_filter_is_either_applied_or_refused(source: LeadSource, world: World) -> None:
+    capabilities = source.capabilities()
+    query = LeadQuery(detected_from=timezone.now() - timedelta(minutes=3, seconds=30))
+    if "detected_from" in capabilities.filters:
+        assert ids(source.list_leads(query).rows) == world.newest_first[:3]
+    else:
+        with pytest.raises(Unsupported):
+            source.list_leads(query)

@@ -1,0 +1,348 @@
+"""The leads table, its bulk actions and exports, as a plain request and as htmx."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from leads.models import Account, CustomGroup, CustomGroupMember, Lead, Plan
+from tests.factories import make_group, make_lead
+
+HTMX = {"HX-Request": "true"}
+TABLE = "/leads/"
+
+
+@pytest.fixture
+def staff(db: None) -> User:
+    return User.objects.create_user("alice", password="pw", is_staff=True)
+
+
+@pytest.fixture
+def teammate(db: None) -> User:
+    return User.objects.create_user("bob", password="pw")
+
+
+@pytest.fixture
+def staff_client(staff: User) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def teammate_client(teammate: User) -> Client:
+    client = Client()
+    client.force_login(teammate)
+    return client
+
+
+def set_plan(plan: str) -> None:
+    account = Account.current()
+    account.plan = plan
+    account.save()
+
+
+def test_root_redirects_to_the_table(staff_client: Client) -> None:
+    response = staff_client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == TABLE
+
+
+def test_it_requires_login(db: None) -> None:
+    response = Client().get(TABLE)
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_it_shows_the_full_page(staff_client: Client) -> None:
+    make_lead(name="Dana Levi", keyword="price", preview="What is the price?")
+    response = staff_client.get(TABLE)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<html" in body
+    assert 'href="#main"' in body  # skip link
+    assert "Dana Levi" in body
+    assert "<mark>price</mark>" in body
+    assert "HX-Request" in response["Vary"]
+
+
+def test_htmx_request_gets_only_the_results_region(staff_client: Client) -> None:
+    make_lead(name="Dana Levi")
+    response = staff_client.get(TABLE, headers={**HTMX, "HX-Target": "leads-results"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in body
+    assert body.lstrip().startswith('<div id="leads-results"')
+    assert "Dana Levi" in body
+    assert "HX-Request" in response["Vary"]
+
+
+def test_htmx_request_for_the_whole_region_includes_the_filters(staff_client: Client) -> None:
+    response = staff_client.get(TABLE, headers={**HTMX, "HX-Target": "leads"})
+    body = response.content.decode()
+    assert "<html" not in body
+    assert 'id="leads-filters"' in body
+
+
+def test_htmx_history_restore_gets_the_whole_page(staff_client: Client) -> None:
+    headers = {**HTMX, "HX-Target": "leads", "HX-History-Restore-Request": "true"}
+    response = staff_client.get(TABLE, headers=headers)
+    assert "<html" in response.content.decode()
+
+
+def test_it_rejects_post(staff_client: Client) -> None:
+    assert staff_client.post(TABLE).status_code == 405
+
+
+def test_it_filters_by_status_and_search_and_counts_per_status(staff_client: Client) -> None:
+    group = make_group()
+    make_lead(group, name="Dana Levi", status="new")
+    make_lead(group, name="Omar Haddad", status="contacted")
+    make_lead(group, name="Dana Cohen", status="contacted")
+    response = staff_client.get(TABLE, {"q": "dana", "status": "contacted"})
+    body = response.content.decode()
+    assert "Dana Cohen" in body
+    assert "Dana Levi" not in body
+    assert "Omar Haddad" not in body
+    counts = {item["status"]: item["count"] for item in response.context["status_counts"]}
+    # Counts follow the search but not the status filter, so every status shows its number.
+    assert counts["new"] == 1
+    assert counts["contacted"] == 1
+    assert response.context["matching_count"] == 1
+
+
+def test_it_filters_by_group_and_date(staff_client: Client) -> None:
+    wanted, other = make_group(name="Real Estate IL"), make_group(name="Cars")
+    make_lead(wanted, name="In Group")
+    make_lead(other, name="Elsewhere")
+    response = staff_client.get(TABLE, {"group": str(wanted.id), "detected_from": "2000-01-01"})
+    body = response.content.decode()
+    assert "In Group" in body
+    assert "Elsewhere" not in body
+    future = staff_client.get(TABLE, {"detected_from": "2999-01-01"}).content.decode()
+    assert "In Group" not in future
+
+
+def test_an_invalid_filter_value_is_ignored_and_explained(staff_client: Client) -> None:
+    make_lead(name="Dana Levi")
+    response = staff_client.get(TABLE, {"status": "bogus", "detected_from": "yesterday"})
+    assert response.status_code == 200
+    assert "Dana Levi" in response.content.decode()
+    assert 'role="alert"' in response.content.decode()
+
+
+def test_it_sorts_by_name(staff_client: Client) -> None:
+    group = make_group()
+    make_lead(group, name="Zed")
+    make_lead(group, name="Amy")
+    body = staff_client.get(TABLE, {"sort": "contact_name"}).content.decode()
+    assert body.index("Amy") < body.index("Zed")
+    body = staff_client.get(TABLE, {"sort": "-contact_name"}).content.decode()
+    assert body.index("Zed") < body.index("Amy")
+
+
+def test_it_pages(staff_client: Client) -> None:
+    group = make_group()
+    for n in range(30):
+        make_lead(group, name=f"Lead {n:02d}")
+    first = staff_client.get(TABLE, {"page_size": 25})
+    assert len(first.context["rows"]) == 25
+    assert first.context["has_next"]
+    second = staff_client.get(TABLE, {"page_size": 25, "page": 2})
+    assert len(second.context["rows"]) == 5
+    assert not second.context["has_next"]
+
+
+def test_hostile_names_are_escaped(staff_client: Client) -> None:
+    make_lead(
+        name="<script>alert(1)</script>",
+        keyword="<b>",
+        preview="price <img src=x onerror=alert(1)> <b>",
+    )
+    body = staff_client.get(TABLE).content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "<img src=x" not in body
+    assert "<mark>&lt;b&gt;</mark>" in body
+
+
+@pytest.mark.parametrize("rows", [5, 500])
+def test_query_budget_is_the_same_at_5_and_500_rows(
+    staff_client: Client, django_assert_max_num_queries, rows: int
+) -> None:
+    group = make_group()
+    Lead.objects.bulk_create(
+        [
+            Lead(
+                source_group=group,
+                contact_jid=f"{n}@c.us",
+                contact_phone=f"+1555{n:07d}",
+                contact_name=f"Lead {n}",
+                search_text=f"lead {n}",
+            )
+            for n in range(rows)
+        ]
+    )
+    with django_assert_max_num_queries(12):
+        response = staff_client.get(TABLE, {"page_size": 100, "q": "lead"})
+    assert response.status_code == 200
+
+
+# --- bulk actions ---------------------------------------------------------------------
+
+
+def test_bulk_change_reports_what_was_not_moved(staff_client: Client) -> None:
+    group = make_group()
+    movable = [make_lead(group, status="new") for _ in range(3)]
+    final = make_lead(group, status="converted")
+    response = staff_client.post(
+        reverse("leads:bulk"),
+        {
+            "action": "status",
+            "status": "contacted",
+            "lead": [str(lead.id) for lead in [*movable, final]],
+            "query": "q=&status=",
+        },
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "3 moved to contacted; 1 not moved: converted is final" in body
+    assert f"ids={final.id}" in body
+    assert Lead.objects.filter(lead_status="contacted").count() == 3
+    # The link shows exactly the lead that was not moved.
+    not_moved = staff_client.get(TABLE, {"ids": str(final.id)})
+    assert [row.id for row in not_moved.context["rows"]] == [final.id]
+
+
+def test_bulk_select_across_moves_every_matching_lead(staff_client: Client) -> None:
+    group = make_group()
+    for n in range(7):
+        make_lead(group, name=f"Match {n}", status="new")
+    make_lead(group, name="Other", keyword="x", status="new")
+    response = staff_client.post(
+        reverse("leads:bulk"),
+        {"action": "status", "status": "lost", "select_across": "1", "query": "q=match"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/leads/?q=match"
+    assert Lead.objects.filter(lead_status="lost").count() == 7
+    assert Lead.objects.get(contact_name="Other").lead_status == "new"
+
+
+def test_bulk_over_500_asks_for_confirmation_first(staff_client: Client) -> None:
+    group = make_group()
+    Lead.objects.bulk_create(
+        [Lead(source_group=group, contact_jid=f"{n}@c.us", search_text="x") for n in range(501)]
+    )
+    data = {"action": "status", "status": "lost", "select_across": "1", "query": ""}
+    response = staff_client.post(reverse("leads:bulk"), data)
+    assert response.status_code == 200
+    assert "Change 501 leads?" in response.content.decode()
+    assert Lead.objects.filter(lead_status="lost").count() == 0
+    confirmed = staff_client.post(reverse("leads:bulk"), {**data, "confirmed": "1"})
+    assert confirmed.status_code == 302
+    assert Lead.objects.filter(lead_status="lost").count() == 501
+
+
+def test_bulk_add_to_a_new_custom_group(staff_client: Client) -> None:
+    leads = [make_lead(), make_lead(), make_lead(phone="")]
+    response = staff_client.post(
+        reverse("leads:bulk"),
+        {
+            "action": "add_to_group",
+            "new_group_name": "Hot buyers",
+            "lead": [str(lead.id) for lead in leads],
+        },
+        follow=True,
+    )
+    group = CustomGroup.objects.get(name="Hot buyers")
+    assert CustomGroupMember.objects.filter(group=group).count() == 2
+    assert "2 added to Hot buyers; 1 skipped" in response.content.decode()
+
+
+def test_bulk_is_forbidden_on_the_free_plan(staff_client: Client) -> None:
+    set_plan(Plan.FREE)
+    lead = make_lead()
+    page = staff_client.get(TABLE).content.decode()
+    assert "Bulk actions unavailable" in page
+    assert "Pro plan" in page
+    response = staff_client.post(
+        reverse("leads:bulk"), {"action": "status", "status": "lost", "lead": [str(lead.id)]}
+    )
+    assert response.status_code == 403
+    assert Lead.objects.get(pk=lead.pk).lead_status == "new"
+
+
+def test_bulk_is_for_staff_only(teammate_client: Client) -> None:
+    lead = make_lead()
+    assert "Bulk actions unavailable" in teammate_client.get(TABLE).content.decode()
+    response = teammate_client.post(
+        reverse("leads:bulk"), {"action": "status", "status": "lost", "lead": [str(lead.id)]}
+    )
+    assert response.status_code == 403
+    assert Lead.objects.get(pk=lead.pk).lead_status == "new"
+
+
+def test_bulk_rejects_get(staff_client: Client) -> None:
+    assert staff_client.get(reverse("leads:bulk")).status_code == 405
+
+
+def test_bulk_needs_a_csrf_token(staff: User) -> None:
+    lead = make_lead()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff)
+    response = client.post(
+        reverse("leads:bulk"), {"action": "status", "status": "lost", "lead": [str(lead.id)]}
+    )
+    assert response.status_code == 403
+    assert Lead.objects.get(pk=lead.pk).lead_status == "new"
+
+
+# --- exports --------------------------------------------------------------------------
+
+
+def test_csv_export_matches_the_filters_with_bom_and_neutralised_cells(
+    staff_client: Client,
+) -> None:
+    group = make_group()
+    make_lead(group, name='=HYPERLINK("x")', keyword="price")
+    make_lead(group, name="דנה לוי", keyword="price")
+    make_lead(group, name="Not me", keyword="other")
+    response = staff_client.get(reverse("leads:export", args=["csv"]), {"q": "price"})
+    assert response.status_code == 200
+    raw = b"".join(response.streaming_content)
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    names = {row[2] for row in rows[1:]}
+    assert names == {'\'=HYPERLINK("x")', "דנה לוי"}
+    assert "X-Export-Truncated" not in response
+
+
+def test_json_export(staff_client: Client) -> None:
+    make_lead(name="Dana Levi")
+    response = staff_client.get(reverse("leads:export", args=["json"]))
+    payload = json.loads(b"".join(response.streaming_content))
+    assert [lead["contact_name"] for lead in payload] == ["Dana Levi"]
+
+
+def test_export_is_forbidden_on_the_starter_plan(staff_client: Client) -> None:
+    set_plan(Plan.STARTER)
+    response = staff_client.get(reverse("leads:export", args=["csv"]))
+    assert response.status_code == 403
+    assert "Pro plan" in response.content.decode()
+
+
+def test_export_is_for_staff_only(teammate_client: Client) -> None:
+    assert teammate_client.get(reverse("leads:export", args=["csv"])).status_code == 403
+
+
+def test_export_of_an_unknown_format_is_404(staff_client: Client) -> None:
+    assert staff_client.get("/leads/export/xlsx/").status_code == 404
+
+
+def test_export_rejects_post(staff_client: Client) -> None:
+    assert staff_client.post(reverse("leads:export", args=["csv"])).status_code == 405
