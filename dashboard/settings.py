@@ -80,7 +80,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "leads.middleware.RateLimitHeadersMiddleware",
+    "leads.middleware.ApiResponseMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"

@@ -158,10 +158,12 @@ class MoltflowClient:
 
     @property
     def http(self) -> httpx.Client:
+        """The injected `httpx.Client`, else the process's pooled one."""
         return self._http or shared_http_client()
 
     @property
     def cache(self) -> BaseCache:
+        """The injected cache, else Django's default cache (shared by every process)."""
         return self._cache if self._cache is not None else caches["default"]
 
     # --- public calls -------------------------------------------------------------------
@@ -463,6 +465,7 @@ class StreamedBody:
             ) from error
 
     def close(self) -> None:
+        """Release the connection (Django calls this when a streamed response ends)."""
         self.response.close()
 
 

@@ -148,7 +148,7 @@ class Lead(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["-lead_detected_at", "id"], name="lead_newest"),
+            models.Index(fields=["-lead_detected_at", "-id"], name="lead_newest_first"),
             models.Index(fields=["lead_status", "-lead_detected_at"], name="lead_status_newest"),
             models.Index(fields=["source_group", "-lead_detected_at"], name="lead_group_newest"),
             models.Index(Lower("contact_name"), name="lead_name_lower"),

@@ -40,6 +40,7 @@ def start_monitoring(
     keywords: list[str],
     *,
     reactivate: bool = False,
+    is_active: bool = True,
 ) -> MonitoredGroup:
     """Monitor a group on a session, within the plan's limit of monitored groups.
 
@@ -65,6 +66,7 @@ def start_monitoring(
             name=name,
             monitor_mode=mode,
             monitor_keywords=clean_keywords(keywords),
+            is_active=is_active,
         )
 
 

@@ -76,12 +76,12 @@ class LeadMirror:
         group = self._groups.get(ref.id) or MonitoredGroup.objects.filter(pk=ref.id).first()
         if group is None:
             group = self._create_group(record)
-        elif group.name != ref.name:
+        elif group.name != ref.name[:200]:
             # The upstream renamed the group; a group's name is its upstream's.
             MonitoredGroup.objects.filter(pk=group.pk).update(
-                name=ref.name, updated_at=timezone.now()
+                name=ref.name[:200], updated_at=timezone.now()
             )
-            group.name = ref.name
+            group.name = ref.name[:200]
         self._groups[ref.id] = group
         return group
 
@@ -101,8 +101,8 @@ class LeadMirror:
             id=ref.id,
             session=session,
             wa_group_id=wa_group_id,
-            name=ref.name,
-            monitor_mode=known.monitor_mode if known else record.monitor_mode,
+            name=ref.name[:200],
+            monitor_mode=(known.monitor_mode if known else record.monitor_mode)[:20],
             monitor_keywords=list(known.monitor_keywords) if known else [],
             is_active=known.is_active if known else True,
         )
@@ -172,16 +172,22 @@ def _same(name: str, ours: object, theirs: object) -> bool:
     return ours == theirs
 
 
+def _fit(value: str | None, size: int) -> str | None:
+    return value[:size] if value is not None else None
+
+
 def _mirrored_fields(record: LeadRecord) -> dict[str, object]:
     """The lead's columns that the upstream owns (status apart: that goes via services)."""
+    # Cut to the columns' sizes: an over-long upstream value must not fail the whole page
+    # (or make a webhook's retries fail forever).
     return {
-        "contact_phone": record.contact_phone,
-        "contact_name": record.contact_name,
+        "contact_phone": _fit(record.contact_phone, 20),
+        "contact_name": _fit(record.contact_name, 200),
         "lead_score": record.score,
         "lead_detected_at": record.detected_at,
-        "matched_keyword": record.matched_keyword,
-        "message_preview": record.message_preview,
-        "monitor_mode": record.monitor_mode,
+        "matched_keyword": _fit(record.matched_keyword, 200),
+        "message_preview": record.message_preview[:500],
+        "monitor_mode": record.monitor_mode[:20],
         "search_text": build_search_text(
             record.contact_name, record.contact_phone, record.matched_keyword
         ),

@@ -235,3 +235,11 @@ def test_a_key_for_an_unknown_path_is_not_needed_to_learn_it_is_unknown(db):
     response = Client(headers={"X-API-Key": raw_key}).get(f"/api/v2/sessions/{uuid.uuid4()}")
 
     assert response.status_code == 404
+
+
+def test_a_wrong_method_on_a_known_path_is_a_json_405_naming_the_allowed_ones(db):
+    response = Client().delete("/api/v2/leads")
+
+    assert response.status_code == 405
+    assert response.json() == {"detail": "DELETE is not allowed here; use GET."}
+    assert response["Allow"] == "GET"

@@ -8,7 +8,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -420,7 +420,7 @@ def test_twenty_screens_refreshing_at_once_make_one_upstream_call() -> None:
 
 
 class BreaksMidway(httpx.SyncByteStream):
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[bytes]:
         yield b"id,contact_phone\r\n"
         raise httpx.ReadError("connection reset")
 

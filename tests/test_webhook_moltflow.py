@@ -167,3 +167,15 @@ def test_an_unsigned_or_wrongly_signed_event_is_refused(
     response = post(client, raw, **headers)
     assert response.status_code == 401
     assert not Lead.objects.exists()
+
+
+@pytest.mark.django_db
+def test_over_long_fields_are_cut_to_fit_rather_than_refused(client: Client) -> None:
+    lead = lead_object(
+        contact_name="N" * 300,
+        source_group={"id": str(uuid.uuid4()), "name": "G" * 300},
+    )
+    assert post(client, {"event": "lead.detected", "data": lead}).status_code == 200
+    stored = Lead.objects.select_related("source_group").get()
+    assert (len(stored.contact_name), len(stored.source_group.name)) == (200, 200)
+    assert post(client, {"event": "lead.detected", "data": lead}).json()["status"] == "unchanged"

@@ -80,4 +80,3 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     elif detail.startswith("Cannot parse request body"):
         detail = "The request body is not valid JSON."
     return api.create_response(request, {"detail": detail}, status=exc.status_code)
-

@@ -6,7 +6,7 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from leads.api.auth import ApiError, KeyAuth, require_room
 from leads.api.schemas import (
@@ -22,21 +22,13 @@ from leads.api.schemas import (
     SessionIn,
     SessionOut,
 )
+from leads.detection import clean_keywords
 from leads.models import CustomGroup, CustomGroupMember, MonitoredGroup, Session
+from leads.monitoring import AlreadyMonitored, PlanLimitReached, start_monitoring
 from leads.phones import normalise_phone
 
 router = Router()
 ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 429: ErrorOut}
-
-
-def clean_keywords(keywords: list[str]) -> list[str]:
-    """Keywords as typed, blanks and repeats (in any case) dropped, order kept."""
-    seen: dict[str, str] = {}
-    for keyword in keywords:
-        keyword = " ".join(keyword.split())
-        if keyword and keyword.casefold() not in seen:
-            seen[keyword.casefold()] = keyword
-    return list(seen.values())
 
 
 # --- Sessions ------------------------------------------------------------------------------
@@ -58,13 +50,13 @@ def list_sessions(request: HttpRequest) -> list[Session]:
     auth=KeyAuth("sessions:manage"),
     tags=["sessions"],
 )
-def create_session(request: HttpRequest, body: SessionIn) -> tuple[int, Session]:
+def create_session(request: HttpRequest, body: SessionIn) -> Status[Session]:
     try:
         with transaction.atomic():
             session = Session.objects.create(name=body.name)
     except IntegrityError:
         raise ApiError(400, f"A session named {body.name!r} already exists.") from None
-    return 201, session
+    return Status(201, session)
 
 
 # --- Monitored groups ----------------------------------------------------------------------
@@ -96,24 +88,24 @@ def list_groups(request: HttpRequest) -> dict[str, Any]:
     auth=KeyAuth("groups:manage"),
     tags=["groups"],
 )
-def create_group(request: HttpRequest, body: GroupIn) -> tuple[int, MonitoredGroup]:
-    _require_session(body.session_id)
-    require_room(request, "groups", MonitoredGroup.objects.count(), "monitored groups")
+def create_group(request: HttpRequest, body: GroupIn) -> Status[MonitoredGroup]:
+    session = Session.objects.filter(pk=body.session_id).first()
+    if session is None:
+        raise ApiError(404, f"Session {body.session_id} not found.")
     try:
-        with transaction.atomic():
-            group = MonitoredGroup.objects.create(
-                session_id=body.session_id,
-                wa_group_id=body.wa_group_id,
-                name=body.name,
-                monitor_mode=body.monitor_mode,
-                monitor_keywords=clean_keywords(body.monitor_keywords),
-                is_active=body.is_active,
-            )
-    except IntegrityError:
-        raise ApiError(
-            400, f"Group {body.wa_group_id} is already monitored on that session."
-        ) from None
-    return 201, group
+        group = start_monitoring(
+            session,
+            body.wa_group_id,
+            body.name,
+            body.monitor_mode,
+            body.monitor_keywords,
+            is_active=body.is_active,
+        )
+    except PlanLimitReached as refused:
+        raise ApiError(403, str(refused)) from None
+    except AlreadyMonitored as refused:
+        raise ApiError(400, str(refused)) from None
+    return Status(201, group)
 
 
 @router.get(
@@ -183,7 +175,7 @@ def list_custom_groups(request: HttpRequest) -> dict[str, Any]:
     auth=KeyAuth("custom-groups:manage"),
     tags=["custom-groups"],
 )
-def create_custom_group(request: HttpRequest, body: CustomGroupIn) -> tuple[int, dict[str, Any]]:
+def create_custom_group(request: HttpRequest, body: CustomGroupIn) -> Status[dict[str, Any]]:
     require_room(request, "custom_groups", CustomGroup.objects.count(), "custom groups")
     members: dict[str, str] = {}
     for member in body.members:
@@ -195,7 +187,7 @@ def create_custom_group(request: HttpRequest, body: CustomGroupIn) -> tuple[int,
             CustomGroupMember(group=group, phone=phone, name=name)
             for phone, name in members.items()
         )
-    return 201, _custom_group_out(group, len(members))
+    return Status(201, _custom_group_out(group, len(members)))
 
 
 @router.get(

@@ -135,7 +135,7 @@ def _parse_custom_group(data: Any) -> CustomGroupRecord:
 
 def _query_params(query: LeadQuery) -> dict[str, Any]:
     return {
-        "status": query.status.value if query.status else None,
+        "status": str(query.status) if query.status else None,
         "source_group_id": query.source_group_id,
         "search": (query.search or "").strip() or None,
     }
@@ -156,7 +156,7 @@ class MoltflowSource:
             MoltflowClient(
                 settings.MOLTFLOW_API_URL,
                 settings.MOLTFLOW_API_KEY,
-                cache_seconds=float(getattr(settings, "MOLTFLOW_CACHE_SECONDS", 5)),
+                cache_seconds=float(settings.MOLTFLOW_CACHE_SECONDS),
             )
         )
 
