@@ -18,10 +18,9 @@ class ApiResponseMiddleware:
             return response
         if response.status_code == 405 and "json" not in response.get("Content-Type", ""):
             allowed = response.get("Allow", "")
+            use = allowed or "another method"
             response = JsonResponse(
-                {
-                    "detail": f"{request.method} is not allowed here; use {allowed or 'another method'}."
-                },
+                {"detail": f"{request.method} is not allowed here; use {use}."},
                 status=405,
                 headers={"Allow": allowed} if allowed else None,
             )
