@@ -224,6 +224,14 @@ def test_it_lists_monitored_and_custom_groups(source: LeadSource, world: World) 
     assert source.list_custom_groups() == ()
 
 
+def test_it_lists_the_sessions_by_name(source: LeadSource, world: World) -> None:
+    sessions = source.list_sessions()
+    session_id = world.dana.source_group.session_id
+    assert session_id in {session.id for session in sessions}
+    named = next(session for session in sessions if session.id == session_id)
+    assert named.name == world.dana.source_group.session.name
+
+
 # --- changing status --------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from leads.sources.records import (
     LeadQuery,
     Page,
     Reciprocity,
+    SessionRecord,
 )
 
 
@@ -98,6 +99,10 @@ class LeadSource(Protocol):
 
     def list_groups(self) -> tuple[GroupRecord, ...]:
         """Every monitored group, by name."""
+        ...
+
+    def list_sessions(self) -> tuple[SessionRecord, ...]:
+        """Every connected WhatsApp number (session), oldest first."""
         ...
 
     def reciprocity(self, lead_id: uuid.UUID, session_id: uuid.UUID | None = None) -> Reciprocity:

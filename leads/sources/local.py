@@ -23,6 +23,7 @@ from leads.models import (
     Lead,
     LeadStatusChange,
     MonitoredGroup,
+    Session,
 )
 from leads.pipeline import STATUSES, Status
 from leads.pipeline import InvalidTransition as PipelineInvalidTransition
@@ -51,6 +52,7 @@ from leads.sources.records import (
     LeadRecord,
     Page,
     Reciprocity,
+    SessionRecord,
     StatusChangeRecord,
 )
 
@@ -312,6 +314,18 @@ class LocalSource:
                 is_active=group.is_active,
             )
             for group in MonitoredGroup.objects.order_by("name", "id")
+        )
+
+    def list_sessions(self) -> tuple[SessionRecord, ...]:
+        """Every session, oldest first."""
+        return tuple(
+            SessionRecord(
+                id=session.id,
+                name=session.name,
+                status=session.status,
+                phone_number=session.phone_number or None,
+            )
+            for session in Session.objects.order_by("created_at", "id")
         )
 
     def reciprocity(self, lead_id: uuid.UUID, session_id: uuid.UUID | None = None) -> Reciprocity:

@@ -36,6 +36,7 @@ from leads.sources.records import (
     LeadRecord,
     Page,
     Reciprocity,
+    SessionRecord,
 )
 
 logger = logging.getLogger(__name__)
@@ -121,6 +122,15 @@ def _parse_group(data: Any) -> GroupRecord:
         monitor_mode=str(data.get("monitor_mode") or "keywords"),
         monitor_keywords=tuple(str(k) for k in data.get("monitor_keywords") or ()),
         is_active=bool(data.get("is_active", True)),
+    )
+
+
+def _parse_session(data: Any) -> SessionRecord:
+    return SessionRecord(
+        id=uuid.UUID(str(data["id"])),
+        name=str(data["name"]),
+        status=str(data.get("status") or ""),
+        phone_number=str(data["phone_number"]) if data.get("phone_number") else None,
     )
 
 
@@ -369,6 +379,13 @@ class MoltflowSource:
         data = self._collection("/groups")
         return self._parsed(
             lambda d: tuple(_parse_group(item) for item in d["items"]), data, "list of groups"
+        )
+
+    def list_sessions(self) -> tuple[SessionRecord, ...]:
+        """`GET /sessions` (a bare array)."""
+        data = self._collection("/sessions")
+        return self._parsed(
+            lambda d: tuple(_parse_session(item) for item in d), data, "list of sessions"
         )
 
     def reciprocity(self, lead_id: uuid.UUID, session_id: uuid.UUID | None = None) -> Reciprocity:

@@ -136,6 +136,16 @@ class GroupRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SessionRecord:
+    """A connected WhatsApp number."""
+
+    id: uuid.UUID
+    name: str
+    status: str
+    phone_number: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class CustomGroupRecord:
     """A contact list for outreach."""
 

@@ -33,11 +33,11 @@ def _load(source: LeadSource, lead_id: uuid.UUID) -> LeadDetail:
 
 
 def _sessions(source: LeadSource) -> list[dict[str, Any]]:
-    """Sessions known through the monitored groups, each named by its groups."""
-    names: dict[uuid.UUID, list[str]] = {}
-    for group in source.list_groups():
-        names.setdefault(group.session_id, []).append(group.name)
-    return [{"id": sid, "label": ", ".join(groups)} for sid, groups in names.items()]
+    """Our WhatsApp numbers, labelled by name and number, for the reciprocity question."""
+    return [
+        {"id": s.id, "label": f"{s.name} ({s.phone_number})" if s.phone_number else s.name}
+        for s in source.list_sessions()
+    ]
 
 
 def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
