@@ -69,12 +69,27 @@ case "$cmd" in
   test)
     ensure_venv
     export DJANGO_DEBUG=${DJANGO_DEBUG:-off}
-    export DJANGO_SECRET_KEY=${DJANGO_SECRET_KEY:-test-secret-key-not-for-production}
     "$VENV/bin/python" -m ruff check .
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
+  prod)
+    # The way it runs on a server: settings from the environment (DJANGO_SECRET_KEY,
+    # DATABASE_URL, DJANGO_ALLOWED_HOSTS, ...), gunicorn with several workers, hashed static
+    # files served by WhiteNoise. Put a TLS-terminating proxy in front of it.
+    ensure_venv
+    export DJANGO_DEBUG=off
+    "$VENV/bin/python" manage.py migrate --noinput
+    "$VENV/bin/python" manage.py collectstatic --noinput --verbosity 0
+    "$VENV/bin/python" manage.py check --deploy --fail-level WARNING
+    exec "$VENV/bin/gunicorn" dashboard.wsgi \
+      --bind "${1:-${BIND:-0.0.0.0:8000}}" \
+      --workers "${WEB_CONCURRENCY:-3}" \
+      --threads "${WEB_THREADS:-4}" \
+      --timeout "${WEB_TIMEOUT:-30}" \
+      --access-logfile - --error-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+    ;;
   *)
-    echo "usage: bash dev.sh serve [ADDR:PORT] | bash dev.sh test [pytest args]" >&2
+    echo "usage: bash dev.sh serve [ADDR:PORT] | test [pytest args] | prod [ADDR:PORT]" >&2
     exit 2
     ;;
 esac

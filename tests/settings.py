@@ -1,0 +1,24 @@
+"""Settings for the test run: production's settings, spoken to over plain HTTP.
+
+The test client and the live test server use http://, so the HTTPS redirect and secure
+cookies are off here; everything else is what production runs.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("DJANGO_HTTPS", "off")
+
+from dashboard.settings import *  # noqa: E402, F403
+from dashboard.settings import STORAGES  # noqa: E402
+
+# Hashed static names need `collectstatic` first; tests use the files where they are.
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Hashing a password the production way costs ~0.3 s; tests log many users in.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Nothing is collected for tests: WhiteNoise finds the files in static/ and the apps.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
