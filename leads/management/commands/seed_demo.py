@@ -132,16 +132,27 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--leads", type=int, default=3000, help="number of demo leads")
         parser.add_argument(
+            "--groups",
+            type=int,
+            default=len(GROUPS),
+            help=f"number of monitored groups (default {len(GROUPS)}; more repeat the kinds)",
+        )
+        parser.add_argument(
             "--no-credentials", action="store_true", help="do not touch the demo login and key"
         )
 
-    def handle(self, *args: Any, leads: int, no_credentials: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, leads: int, groups: int, no_credentials: bool, **options: Any
+    ) -> None:
         session, _ = Session.objects.get_or_create(
             name="demo", defaults={"status": "WORKING", "phone_number": "+972500000000"}
         )
-        groups = [self._group(session, index, spec) for index, spec in enumerate(GROUPS)]
-        created = self._leads(groups, leads)
-        self._inbound(session, groups)
+        monitored = [
+            self._group(session, index, GROUPS[index % len(GROUPS)])
+            for index in range(max(1, groups))
+        ]
+        created = self._leads(monitored, leads)
+        self._inbound(session)
         CustomGroup.objects.get_or_create(name="Hot buyers")
         total = Lead.objects.count()
         self.stdout.write(f"Demo data: {created} leads added, {total} in the store.")
@@ -149,11 +160,15 @@ class Command(BaseCommand):
             self._credentials()
 
     def _group(self, session: Session, index: int, spec: dict[str, Any]) -> MonitoredGroup:
+        # The first groups keep their plain names; extra ones (--groups) are numbered.
+        name = (
+            spec["name"] if index < len(GROUPS) else f"{spec['name']} #{index // len(GROUPS) + 1}"
+        )
         group, _ = MonitoredGroup.objects.get_or_create(
             session=session,
             wa_group_id=f"1203634000000{index:05d}@g.us",
             defaults={
-                "name": spec["name"],
+                "name": name,
                 "monitor_keywords": list(dict.fromkeys(kw for kw, _ in spec["samples"])),
             },
         )
@@ -236,7 +251,7 @@ class Command(BaseCommand):
         LeadStatusChange.objects.bulk_create(history, batch_size=2000)
         return len(new)
 
-    def _inbound(self, session: Session, groups: list[MonitoredGroup]) -> None:
+    def _inbound(self, session: Session) -> None:
         """A few contacts wrote to us directly: the reciprocity check has real answers."""
         for lead in Lead.objects.filter(contact_phone__isnull=False).order_by("id")[:40]:
             InboundMessage.objects.get_or_create(
