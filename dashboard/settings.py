@@ -82,6 +82,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "leads.middleware.ApiResponseMiddleware",
+    # After sessions, auth and htmx: idle expiry, and the live token a full page starts from.
+    "leads.live.IdleSessionMiddleware",
+    "leads.live.LiveTokenMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -97,6 +100,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "leads.context_processors.perms_ui",
             ],
         },
     },
@@ -164,7 +168,22 @@ if HTTPS:
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
-LOGIN_URL = "admin:login"
+# --- Sign-in, roles and sessions (issue 7) ----------------------------------------------------
+LOGIN_URL = "leads:login"
+LOGIN_REDIRECT_URL = "leads:table"
+# Django's password check, refusing attempts the login throttle has locked (leads/throttle.py).
+AUTHENTICATION_BACKENDS = ["leads.throttle.ThrottledModelBackend"]
+# How many proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR). The
+# login throttle keys on the client address, so only trusted hops may be read.
+DASHBOARD_PROXY_COUNT = env_int("DASHBOARD_PROXY_COUNT", 0)
+# A session ends after this long without the person doing anything. Renewed by
+# leads.live.IdleSessionMiddleware on the person's own requests only: an open screen's
+# polls must not keep a forgotten session alive (hence no SESSION_SAVE_EVERY_REQUEST).
+DASHBOARD_SESSION_IDLE_MINUTES = env_int("DASHBOARD_SESSION_IDLE_MINUTES", 480)
+SESSION_COOKIE_AGE = DASHBOARD_SESSION_IDLE_MINUTES * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "leads.views.security.csrf_failure"
 
 # No inline scripts or styles anywhere: behaviour lives in static/js, so this policy holds.
 SECURE_CSP = {
@@ -179,6 +198,11 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 X_FRAME_OPTIONS = "DENY"
+# Origins allowed to frame the wall display (`/wall/<token>/`), e.g. a signage player's page;
+# empty: the wall, like every page, cannot be framed.
+WALL_FRAME_ANCESTORS = env_list("WALL_FRAME_ANCESTORS", "")
+# Live-update events older than this are pruned (screens only compare the newest id).
+LIVE_EVENTS_KEEP_HOURS = env_int("LIVE_EVENTS_KEEP_HOURS", 24)
 
 # --- The leads sources and upstream -------------------------------------------------------
 LEADS_SOURCE = env_str("LEADS_SOURCE", "local")
@@ -198,6 +222,10 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 5000},
     }
 }
+
+# --- Screens ----------------------------------------------------------------------------
+# A `new` lead nobody has contacted for longer than this is flagged on the board (and wall).
+LEADS_WAITING_THRESHOLD_MINUTES = env_int("LEADS_WAITING_THRESHOLD_MINUTES", 15)
 
 # --- Ingest -----------------------------------------------------------------------------
 WAHA_WEBHOOK_SECRET = env_str("WAHA_WEBHOOK_SECRET", "")

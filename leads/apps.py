@@ -7,4 +7,7 @@ class LeadsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from leads import checks  # noqa: F401  (registers the system checks)
+        from leads import (
+            checks,  # noqa: F401  (registers the system checks)
+            live,  # noqa: F401  (connects the sign-in signal for idle expiry)
+        )

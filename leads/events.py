@@ -1,17 +1,90 @@
-"""Announcements that something changed in the store.
+"""Announcements that something changed in the store, for every open screen.
 
-The live-update path (issue 7) plugs in here. It is not wired yet: both functions do nothing
-today, but every place that creates a lead already calls `announce_lead_created`, so the live
-path only has to fill these in. Callers run them after the transaction commits
-(`transaction.on_commit`), so nothing is announced that could still roll back.
+Each announcement is one row in `LeadEvent`, in the one shared database, so a screen served
+by any app process sees it on its next poll of `/live/events` (or of its wall link). Nothing
+is kept in process memory: that would only reach screens served by the same process.
+
+Where it is written, and why that is safe:
+- `leads.services` writes the row inside the transaction that changes the status, so the
+  event commits (or rolls back) with the change.
+- detection and the MoltFlow sync call `announce_*` from `transaction.on_commit`, so nothing
+  is announced that could still roll back.
+
+A screen only needs to know *that* something changed, then re-reads its own regions; a bulk
+change is therefore one row (`lead_id` empty), whatever the number of leads.
 """
 
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from leads.models import LeadEvent, LeadEventKind
+
+# Rows counted behind the newest id in the live token. A transaction that took its id before
+# another but committed after it does not move the newest id; it does change this count,
+# so screens still hear about it. Pruning never touches this tail.
+SEEN_WINDOW = 256
+# Prune when the new id is a multiple of this: often enough to stay small, never per request.
+PRUNE_EVERY = 100
+
+
+@dataclass(frozen=True)
+class LiveToken:
+    """Where the event log stands: the newest id, and how many rows sit in the tail behind it.
+
+    Two tokens differ exactly when a screen holding the older one has something to re-read.
+    """
+
+    last: int
+    seen: int
 
 
 def announce_lead_created(lead_id: uuid.UUID) -> None:
-    """Tell live screens that a lead appeared. Not wired yet (issue 7): does nothing."""
+    """Tell live screens that a lead appeared."""
+    _announce(LeadEventKind.CREATED, lead_id)
 
 
-def announce_status_changed(lead_id: uuid.UUID) -> None:
-    """Tell live screens that a lead changed status. Not wired yet (issue 7): does nothing."""
+def announce_status_changed(lead_id: uuid.UUID | None) -> None:
+    """Tell live screens that a lead (or, with None, several leads) changed status."""
+    _announce(LeadEventKind.STATUS_CHANGED, lead_id)
+
+
+def _announce(kind: str, lead_id: uuid.UUID | None) -> None:
+    event = LeadEvent.objects.create(kind=kind, lead_id=lead_id)
+    if event.id % PRUNE_EVERY == 0:
+        prune_events(event.id)
+
+
+def prune_events(newest_id: int | None = None) -> int:
+    """Delete events older than `LIVE_EVENTS_KEEP_HOURS`, keeping the newest tail; returns how many.
+
+    Screens compare tokens, never replay events, so old rows carry no information; the tail
+    is kept so that the newest id and the count behind it stay stable through a prune.
+    """
+    if newest_id is None:
+        newest_id = current_token().last
+    keep_hours = getattr(settings, "LIVE_EVENTS_KEEP_HOURS", 24)
+    cutoff = timezone.now() - timedelta(hours=keep_hours)
+    deleted, _ = LeadEvent.objects.filter(
+        created_at__lt=cutoff, id__lte=newest_id - SEEN_WINDOW
+    ).delete()
+    return deleted
+
+
+def current_token() -> LiveToken:
+    """The live token now, in one query on the primary key index."""
+    table = connection.ops.quote_name(LeadEvent._meta.db_table)
+    # One statement on both SQLite and PostgreSQL: the newest id, then a count over the
+    # index range just behind it (at most SEEN_WINDOW entries).
+    sql = (
+        f"SELECT newest.last, (SELECT COUNT(*) FROM {table} WHERE id > newest.last - %s) "  # noqa: S608
+        f"FROM (SELECT COALESCE(MAX(id), 0) AS last FROM {table}) AS newest"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [SEEN_WINDOW])
+        last, seen = cursor.fetchone()
+    return LiveToken(last=int(last), seen=int(seen))

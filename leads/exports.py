@@ -3,6 +3,7 @@
 import csv
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -24,22 +25,37 @@ CSV_COLUMNS = (
     "message_preview",
 )
 
-# A spreadsheet reads a cell as a formula when it starts with one of these (after blanks).
-_FORMULA_START = re.compile(r"^[\s\u00a0\u3000]*[=+\-@\uff1d\uff0b\uff0d\uff20]")
-_PHONE = re.compile(r"^\+\d{6,15}$")
+# A spreadsheet reads a cell as a formula when it starts with one of these, or with a character
+# Unicode folds into one (full-width ＝＋－＠, small ﹦﹢﹣﹫), even behind blanks and
+# invisible marks.
+_FORMULA_STARTERS = frozenset("=+-@")
+# ASCII digits only and nothing after them: `\d` also takes Arabic-Indic and full-width digits,
+# and `$` also matches before a trailing newline.
+_PHONE = re.compile(r"\+[0-9]{6,15}")
+
+
+def _hidden(char: str) -> bool:
+    """Blank or zero-width: whitespace, or a format character (bidi marks, BOM, ZWSP)."""
+    return char.isspace() or unicodedata.category(char) == "Cf"
+
+
+def _starts_formula(text: str) -> bool:
+    first = next((char for char in text if not _hidden(char)), "")
+    return unicodedata.normalize("NFKC", first) in _FORMULA_STARTERS
 
 
 def neutralise_cell(value: object) -> str:
     """The cell text, prefixed with `'` when a spreadsheet would run it as a formula.
 
     Cells starting with `=`, `+`, `-`, `@`, a tab or a carriage return are neutralised; so are
-    those where blanks or full-width look-alikes come first. A plain phone number (`+` and
-    digits) is left as it is: it cannot run, and the team needs it intact.
+    those where blanks or invisible marks come first, and full-width or small look-alikes. A
+    plain phone number (`+` and ASCII digits) is left as it is: it cannot run, and the team
+    needs it intact.
     """
     text = "" if value is None else str(value)
-    if not text or _PHONE.match(text):
+    if not text or _PHONE.fullmatch(text):
         return text
-    if text[0] in "\t\r\n" or _FORMULA_START.match(text):
+    if text[0] in "\t\r\n" or _starts_formula(text):
         return "'" + text
     return text
 

@@ -7,6 +7,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -376,3 +377,88 @@ class SeenGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.wa_group_id
+
+
+# --- Team use (issue 7): live events, wall links, login throttle ---------------------------
+
+
+class LeadEventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    STATUS_CHANGED = "status_changed", "Status changed"
+
+
+class LeadEvent(models.Model):
+    """A lead appeared or moved: the cursor every open screen polls (`/live/events`).
+
+    Written in the same transaction as the change (or right after its commit), in the one
+    shared database, so a screen served by any process sees it. Only the newest id matters
+    to a screen; rows older than `LIVE_EVENTS_KEEP_HOURS` are pruned opportunistically.
+    `lead_id` is not a foreign key: an event outlives nothing and must never block a delete.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=16, choices=LeadEventKind.choices)
+    lead_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.kind} {self.lead_id}"
+
+
+def hash_wall_token(raw_token: str) -> str:
+    """What is stored of a wall link's token (and looked up): its SHA-256, in hex."""
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+class WallLink(models.Model):
+    """A revocable, read-only display link for the office screen (`/wall/<token>/`).
+
+    Only the SHA-256 of the token is stored: a link is found by the hash of what the screen
+    sends, so the lookup compares nothing secret, and a database leak reveals no live link.
+    """
+
+    name = models.CharField(max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    show_full_names = models.BooleanField(default=False)
+    show_phones = models.BooleanField(default=False)
+    rotate = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def issue(cls, name: str, created_by: Any = None, **options: bool) -> tuple["WallLink", str]:
+        """Create a link; returns it with the raw token, which is never stored or shown again."""
+        raw_token = secrets.token_urlsafe(32)
+        link = cls.objects.create(
+            name=name, token_hash=hash_wall_token(raw_token), created_by=created_by, **options
+        )
+        return link, raw_token
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class LoginThrottle(models.Model):
+    """Failed sign-ins for one key (an account at an address, or an address): shared by every
+    process. `key` is a SHA-256, so a password typed into the username box is never stored."""
+
+    key = models.CharField(max_length=64, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField(default=timezone.now)
+    lockouts = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}… {self.failures} failures"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from leads.events import announce_status_changed
 from leads.models import (
     ActorKind,
     CustomGroup,
@@ -102,6 +103,8 @@ def lead_change_status(
             )
             if moved:
                 actor.history_row(lead_id, current, target, reason, now).save()
+                # In the same transaction: screens hear of the move exactly when it commits.
+                announce_status_changed(uuid.UUID(str(lead_id)))
                 return Lead.objects.select_related("source_group").get(pk=lead_id)
         # Another writer won between our read and our UPDATE: judge again from its result.
     raise InvalidTransition(current, target)
@@ -170,6 +173,8 @@ def lead_bulk_change_status(
                 actor.history_row(uuid.UUID(lead_id), current, target, reason, now)
                 for lead_id, current in movable.items()
             )
+            # One event for the whole batch: screens re-read their regions, not each lead.
+            announce_status_changed(None)
     return BulkResult(updated=list(movable), failed=failed)
 
 

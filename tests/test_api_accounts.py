@@ -227,7 +227,7 @@ def test_it_moves_a_group_to_another_session(api):
 @pytest.mark.parametrize(
     ("body", "status"),
     [
-        ({"name": None}, 400),
+        ({"name": None}, 422),
         ({"wa_group_id": "123@c.us"}, 422),
         ({"monitor_mode": "sometimes"}, 422),
         ({"session_id": str(uuid.UUID(int=1))}, 404),

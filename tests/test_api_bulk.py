@@ -105,7 +105,9 @@ def test_it_accepts_a_thousand_ids_in_a_constant_number_of_statements(api):
         )
 
     assert response.json() == {"updated": 1000, "failed": 0, "errors": []}
-    assert len(queries) < 20
+    # Constant: the reads, one UPDATE, one history INSERT, one live-event INSERT, and the
+    # key's auth and rate-limit bookkeeping.
+    assert len(queries) < 21
     assert Lead.objects.filter(source_group=group, lead_status="contacted").count() == 1000
 
 

@@ -6,6 +6,7 @@ from django.test import Client
 from django.utils import timezone
 
 from leads.models import Account, MonitoredGroup, SeenGroup
+from leads.roles import MANAGER, set_user_role
 from tests.factories import make_group, make_session
 
 URL = "/settings/groups/"
@@ -16,6 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def staff() -> Client:
     user = get_user_model().objects.create_user("manager", is_staff=True)
+    set_user_role(user, MANAGER)
     client = Client()
     client.force_login(user)
     return client
@@ -51,8 +53,9 @@ def test_the_page_is_for_staff_only():
 
     assert client.get(URL).status_code == 302
     client.force_login(member)
-    assert client.get(URL).status_code == 302
-    assert client.post(URL, {}).status_code == 302
+    # Signed in but only a viewer: refused, not sent to sign in again.
+    assert client.get(URL).status_code == 403
+    assert client.post(URL, {}).status_code == 403
 
 
 def test_it_lists_monitored_groups_with_their_keywords_one_per_line(staff):
@@ -231,6 +234,7 @@ def test_one_click_respects_the_plan_limit(staff):
 
 def test_forms_need_their_csrf_token():
     user = get_user_model().objects.create_user("manager", is_staff=True)
+    set_user_role(user, MANAGER)
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
     seen = seen_group(make_session())

@@ -1,5 +1,7 @@
 """The lead detail page and side panel, single status changes and the reciprocity check."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -7,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import InboundMessage, Lead, LeadStatusChange
+from leads.roles import REP, set_user_role
 from tests.factories import make_group, make_lead, make_session
 
 HTMX = {"HX-Request": "true"}
@@ -14,7 +17,10 @@ HTMX = {"HX-Request": "true"}
 
 @pytest.fixture
 def teammate(db: None) -> User:
-    return User.objects.create_user("bob", password="pw")
+    """A rep: reads leads and moves them one at a time."""
+    user = User.objects.create_user("bob", password="pw")
+    set_user_role(user, REP)
+    return user
 
 
 @pytest.fixture
@@ -132,7 +138,9 @@ def test_it_refuses_an_invalid_transition(client_in: Client) -> None:
 def test_it_refuses_a_stale_change_naming_who_moved_it(client_in: Client) -> None:
     lead = make_lead()
     other = Client()
-    other.force_login(User.objects.create_user("carol", password="pw"))
+    carol = User.objects.create_user("carol", password="pw")
+    set_user_role(carol, REP)
+    other.force_login(carol)
     other.post(status_url(lead), {"status": "lost", "expected_status": "new"})
     response = client_in.post(
         status_url(lead),
@@ -140,7 +148,8 @@ def test_it_refuses_a_stale_change_naming_who_moved_it(client_in: Client) -> Non
         headers={**HTMX, "HX-Target": "lead-panel"},
     )
     body = response.content.decode()
-    assert "this lead is lost now (changed by carol" in body
+    stale = r"Not moved: it was moved to lost \d+ s ago by carol \(your screen showed new\)\."
+    assert re.search(stale, body)
     # The panel re-renders in the lead's true state: lost can only be reopened.
     assert 'name="status" value="new"' in body
     assert Lead.objects.get(pk=lead.pk).lead_status == "lost"

@@ -10,6 +10,7 @@ from ninja import Router, Status
 
 from leads.api.auth import ApiError, KeyAuth, require_room
 from leads.api.schemas import (
+    ERRORS,
     CustomGroupDetailOut,
     CustomGroupIn,
     CustomGroupListOut,
@@ -28,7 +29,6 @@ from leads.monitoring import AlreadyMonitored, PlanLimitReached, start_monitorin
 from leads.phones import normalise_phone
 
 router = Router()
-ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 429: ErrorOut}
 
 
 # --- Sessions ------------------------------------------------------------------------------
@@ -130,8 +130,6 @@ def update_group(request: HttpRequest, group_id: UUID, body: GroupPatchIn) -> Mo
     if changes.get("session_id") is not None:
         _require_session(changes["session_id"])
     for field, value in changes.items():
-        if value is None:
-            raise ApiError(400, f"{field} cannot be null.")
         if field == "monitor_keywords":
             value = clean_keywords(value)
         setattr(group, field, value)

@@ -50,6 +50,14 @@ def raw_key_from(request: HttpRequest) -> str | None:
 class KeyAuth:
     """Ninja auth callable: a valid, live key holding `scope`, within its rate limit."""
 
+    # Ninja puts this in the OpenAPI document, so clients and generators see how to authenticate.
+    openapi_security_schema = {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An API key (`mf_…`); `Authorization: Bearer mf_…` is accepted too.",
+    }
+
     def __init__(self, scope: str) -> None:
         self.scope = scope
 

@@ -10,6 +10,7 @@ from ninja import Query, Router
 from leads import services
 from leads.api.auth import ApiError, KeyAuth, require_bulk_plan
 from leads.api.schemas import (
+    ERRORS,
     NO_NUL,
     BulkAddIn,
     BulkAddOut,
@@ -32,7 +33,6 @@ router = Router(tags=["leads"])
 
 READ = KeyAuth("leads:read")
 MANAGE = KeyAuth("leads:manage")
-ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 429: ErrorOut}
 
 
 def _actor(request: HttpRequest) -> services.Actor:

@@ -1,11 +1,12 @@
 """Request and response shapes of the mirror API (they are what the OpenAPI document says)."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from leads.models import MonitorMode
 from leads.pipeline import Status
@@ -13,10 +14,36 @@ from leads.pipeline import Status
 BULK_MAX = 1000
 # PostgreSQL text cannot hold NUL: refuse it at the door (422) rather than fail in the database.
 NO_NUL = r"^[^\x00]*$"
+# No NUL, and at least one character that trimming keeps (Python's whitespace includes \x1c-\x1f).
+NOT_BLANK = r"^[^\x00]*[^\s\x00\x1c-\x1f][^\x00]*$"
+# Text is checked as sent (so the documented length and pattern are the whole rule), then trimmed.
+Trimmed = AfterValidator(str.strip)
 
 
 class ErrorOut(Schema):
     detail: str
+
+
+class ValidationIssueOut(Schema):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(Schema):
+    detail: list[ValidationIssueOut]
+
+
+# What an operation may answer instead of its success (CONTRACT §1, Errors), documented on every
+# operation alike: `{"detail": "<sentence>"}`, and for a 422 the list of what failed validation.
+ERRORS: dict[int, Any] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    422: ValidationErrorOut,
+    429: ErrorOut,
+}
 
 
 class SourceGroupOut(Schema):
@@ -96,16 +123,12 @@ class BulkAddOut(Schema):
     skipped: int
 
 
-Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
-]
-Keyword = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=NO_NUL)]
+Name = Annotated[str, StringConstraints(max_length=200, pattern=NOT_BLANK), Trimmed]
+Keyword = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL), Trimmed]
 
 
 class SessionIn(Schema):
-    name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_NUL)
-    ]
+    name: Annotated[str, StringConstraints(max_length=100, pattern=NOT_BLANK), Trimmed]
 
 
 class SessionOut(Schema):
@@ -117,13 +140,8 @@ class SessionOut(Schema):
 
 
 class MemberIn(Schema):
-    phone: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_NUL)
-    ]
-    name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=NO_NUL)]
-        | None
-    ) = None
+    phone: Annotated[str, StringConstraints(max_length=100, pattern=NOT_BLANK), Trimmed]
+    name: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL), Trimmed] | None = None
 
 
 class MemberOut(Schema):
@@ -167,12 +185,21 @@ class GroupIn(Schema):
 
 
 class GroupPatchIn(Schema):
-    session_id: UUID | None = None
-    wa_group_id: WaGroupId | None = None
-    name: Name | None = None
-    monitor_mode: MonitorMode | None = None
-    monitor_keywords: list[Keyword] | None = Field(default=None, max_length=1000)
-    is_active: bool | None = None
+    """Every field may be left out, none may be null: null is a wrong type (422), as documented."""
+
+    session_id: UUID | SkipJsonSchema[None] = None
+    wa_group_id: WaGroupId | SkipJsonSchema[None] = None
+    name: Name | SkipJsonSchema[None] = None
+    monitor_mode: MonitorMode | SkipJsonSchema[None] = None
+    monitor_keywords: Annotated[list[Keyword], Field(max_length=1000)] | SkipJsonSchema[None] = None
+    is_active: bool | SkipJsonSchema[None] = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
 
 
 class GroupOut(Schema):

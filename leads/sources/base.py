@@ -40,8 +40,14 @@ class LeadSource(Protocol):
         """Sorts, filters, bulk and export availability, and the plan's name."""
         ...
 
-    def list_leads(self, query: LeadQuery, *, offset: int = 0, limit: int = 50) -> Page:
+    def list_leads(
+        self, query: LeadQuery, *, offset: int = 0, limit: int = 50, count_total: bool = True
+    ) -> Page:
         """One page of leads matching `query`.
+
+        With `count_total=False` the caller does not need `total` (the board, which has the
+        counts per status already): a source that would have to count for it may leave it
+        None, but `has_next` stays exact.
 
         Raises `Unsupported` for a sort or filter not in `capabilities()`: a source never
         applies one over a single page only and calls that the answer.

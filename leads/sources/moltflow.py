@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 
 from leads.client import MoltflowClient, transition_from_detail
+from leads.events import announce_status_changed
 from leads.models import PLAN_LIMITS, PLANS_WITH_BULK
 from leads.pipeline import STATUSES, Status, is_status
 from leads.services import Actor, unique_ids
@@ -156,8 +157,16 @@ class MoltflowSource:
 
     name = "moltflow"
 
-    def __init__(self, client: MoltflowClient) -> None:
+    def __init__(
+        self,
+        client: MoltflowClient,
+        *,
+        announce: Callable[[uuid.UUID | None], None] | None = None,
+    ) -> None:
         self.client = client
+        # Called after a move succeeds upstream, to tell this deployment's live screens
+        # (`from_settings` wires leads.events; a bare source in a test announces nothing).
+        self.announce = announce
 
     @classmethod
     def from_settings(cls) -> "MoltflowSource":
@@ -167,7 +176,8 @@ class MoltflowSource:
                 settings.MOLTFLOW_API_URL,
                 settings.MOLTFLOW_API_KEY,
                 cache_seconds=float(settings.MOLTFLOW_CACHE_SECONDS),
-            )
+            ),
+            announce=announce_status_changed,
         )
 
     # --- plumbing -------------------------------------------------------------------------
@@ -233,8 +243,13 @@ class MoltflowSource:
 
         return self._parsed(parse, data, "list of leads")
 
-    def list_leads(self, query: LeadQuery, *, offset: int = 0, limit: int = 50) -> Page:
-        """A page of leads, newest first; pages over 100 rows take several upstream calls."""
+    def list_leads(
+        self, query: LeadQuery, *, offset: int = 0, limit: int = 50, count_total: bool = True
+    ) -> Page:
+        """A page of leads, newest first; pages over 100 rows take several upstream calls.
+
+        `count_total` changes nothing here: every upstream page carries its total for free.
+        """
         self._check_query(query)
         if offset < 0 or limit < 1:
             raise Unsupported("Page must have offset >= 0 and at least one row.")
@@ -308,6 +323,8 @@ class MoltflowSource:
                 raise StaleStatus(current, target, expected_status)
         logger.info("MoltFlow lead %s -> %s by %s %s", lead_id, target, actor.kind, actor.label)
         data = self.client.send("PATCH", f"/leads/{lead_id}/status", {"status": str(target)})
+        if self.announce is not None:
+            self.announce(lead_id)
         return self._parsed(parse_lead_detail, data, "lead")
 
     def bulk_change_status(
@@ -331,6 +348,8 @@ class MoltflowSource:
             for failure in self._parsed(_parse_bulk_errors, data, "bulk result"):
                 failed[str(failure.lead_id)] = failure
         logger.info("MoltFlow bulk -> %s by %s: %d leads", target, actor.label, len(ids))
+        if self.announce is not None and len(failed) < len(ids):
+            self.announce(None)
         return BulkOutcome(
             updated=tuple(uuid.UUID(lead_id) for lead_id in ids if lead_id not in failed),
             failed=tuple(failed.values()),

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from leads.filters import MAX_IDS_IN_URL
 from leads.pipeline import Status, is_status, refusal_reason
+from leads.roles import MANAGER, role_required
 from leads.sources import get_source, user_actor
 from leads.sources.base import LeadSource
 from leads.sources.errors import NotFound, SourceError
@@ -110,7 +109,7 @@ def _confirm(request: HttpRequest, count: int) -> HttpResponse:
     return render(request, "leads/bulk_confirm.html", context)
 
 
-@login_required
+@role_required(MANAGER)
 @require_POST
 def leads_bulk(request: HttpRequest) -> HttpResponse:
     """Change status or add to a custom group, then back to the same filtered table."""
@@ -120,8 +119,7 @@ def leads_bulk(request: HttpRequest) -> HttpResponse:
     table_request = read_table_request(QueryDict(filter_query), source)
     refused = bulk_refusal(request, table_request.capabilities)
     if refused:
-        if not request.user.is_staff:
-            raise PermissionDenied(refused)
+        # Only the plan (or a source outage) can refuse a manager here.
         return render(
             request, "leads/refused.html", {"what": "Bulk actions", "reason": refused}, status=403
         )

@@ -7,20 +7,21 @@ import uuid
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
-from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from leads.pipeline import Status, is_status, refusal_reason
+from leads.roles import REP, VIEWER, role_required
 from leads.sources import get_source, user_actor
 from leads.sources.base import LeadSource
 from leads.sources.errors import InvalidTransition, NotFound, SourceError, StaleStatus
 from leads.sources.records import LeadDetail, Reciprocity
+from leads.views import board
 from leads.views.rendering import render_region
+from leads.waiting import short_age
 
 REGIONS = ("lead-panel", "reciprocity")
 
@@ -64,7 +65,7 @@ def _render_detail(
     return render_region(request, "leads/detail.html", context, regions=REGIONS)
 
 
-@login_required
+@role_required(VIEWER)
 @require_GET
 def lead_detail(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     """The lead page, or its `lead-panel` region for the table's side panel."""
@@ -72,7 +73,7 @@ def lead_detail(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     return _render_detail(request, source, _load(source, lead_id))
 
 
-@login_required
+@role_required(VIEWER)
 @require_GET
 def lead_reciprocity(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     """Has this contact written to us directly? (A cold first message risks a spam flag.)"""
@@ -94,42 +95,58 @@ def lead_reciprocity(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
 
 def _refusal_text(refused: InvalidTransition) -> str:
     if isinstance(refused, StaleStatus):
+        # "moved to qualified 30 s ago by Dana": what happened, how recently, and who to ask.
+        when = f" {short_age(refused.changed_at)} ago" if refused.changed_at else ""
         who = f" by {refused.changed_by}" if refused.changed_by else ""
-        when = (
-            f" at {date_format(refused.changed_at, 'DATETIME_FORMAT')}"
-            if refused.changed_at
-            else ""
-        )
         return (
-            f"Not moved: this lead is {refused.current} now (changed{who}{when}), "
-            f"not {refused.expected} as your screen showed."
+            f"Not moved: it was moved to {refused.current}{when}{who} "
+            f"(your screen showed {refused.expected})."
         )
     return f"Not moved: {refusal_reason(refused.current, refused.target)}."
 
 
-@login_required
+@role_required(REP)
 @require_POST
 def lead_change_status(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
-    """Move one lead; stale or invalid moves are refused, naming the status it really has."""
+    """Move one lead; stale or invalid moves are refused, naming the status it really has.
+
+    The panel, the board's card buttons and the board's drag-and-drop all post here. An
+    optional `reason` (the board asks for one on `lost`) is kept in the status history.
+    """
     target = request.POST.get("status", "")
     expected = request.POST.get("expected_status", "")
     if not is_status(target) or (expected and not is_status(expected)):
         return HttpResponseBadRequest("Unknown status.")
+    reason = " ".join(request.POST.get("reason", "").split())[: board.REASON_MAX_LENGTH]
     source = get_source()
+    outcome: dict[str, str] = {"id": str(lead_id), "status": target}
     try:
         source.change_status(
             lead_id,
             Status(target),
             actor=user_actor(request.user),
             expected_status=Status(expected) if expected else None,
+            reason=reason,
         )
         messages.success(request, f"Moved to {target}.")
     except NotFound:
         raise Http404("No such lead.") from None
     except InvalidTransition as refused:
-        messages.error(request, _refusal_text(refused))
+        outcome = {"id": str(lead_id), "status": refused.current, "reason": _refusal_text(refused)}
+        messages.error(request, outcome["reason"])
     except SourceError as error:
-        messages.error(request, f"Not confirmed: {error.detail} The lead may not have moved.")
+        outcome = {
+            "id": str(lead_id),
+            "reason": f"Not confirmed: {error.detail} The lead may not have moved.",
+        }
+        messages.error(request, outcome["reason"])
+    if request.htmx and request.htmx.target == board.MOVE_TARGET:
+        # A move from the board: answer with the columns as a fresh GET of the board would
+        # draw them (same filters, same cards loaded), so the card lands where the lead
+        # really is whether the move went through or not.
+        response = board.columns_after_move(request, request.POST.get("board_query", ""))
+        event = "lead-move-refused" if "reason" in outcome else "lead-moved"
+        return trigger_client_event(response, event, outcome)
     if request.htmx:
         # View restart: the panel re-reads the lead as a fresh GET would, so it shows the
         # truth either way, and the table refreshes its rows on the event.

@@ -9,13 +9,12 @@ export links before anyone clicks.
 
 from collections.abc import Iterator
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from leads.exports import EXPORT_MAX_ROWS
+from leads.roles import MANAGER, role_required
 from leads.sources import get_source
 from leads.sources.errors import RateLimited, SourceError, Unavailable
 from leads.sources.records import EXPORT_FORMATS, ByteChunks
@@ -33,7 +32,7 @@ def _with_bom(chunks: ByteChunks) -> Iterator[bytes]:
         chunks.close()
 
 
-@login_required
+@role_required(MANAGER)
 @require_GET
 def leads_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
     """Stream the matching leads as CSV (with BOM, formula-neutralised) or JSON."""
@@ -43,8 +42,6 @@ def leads_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttp
     try:
         table_request = read_table_request(request.GET, source)
         refused = export_refusal(request, table_request.capabilities)
-        if refused and not request.user.is_staff:
-            raise PermissionDenied(refused)
         if refused:
             return _refused(request, refused)
         matching = matching_total(

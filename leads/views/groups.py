@@ -4,7 +4,6 @@ import uuid
 
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -19,6 +18,7 @@ from leads.monitoring import (
     start_monitoring,
     update_monitoring,
 )
+from leads.roles import MANAGER, role_required
 
 MAX_KEYWORDS = 2000
 
@@ -108,7 +108,7 @@ def _render(
     return render(request, "leads/groups.html", context, status=status)
 
 
-@staff_member_required
+@role_required(MANAGER)
 @require_http_methods(["GET", "POST"])
 def groups_page(request: HttpRequest) -> HttpResponse:
     """GET: the page. POST: start monitoring the group the add form describes."""
@@ -133,7 +133,7 @@ def groups_page(request: HttpRequest) -> HttpResponse:
     return _render(request, add_form=form, status=400)
 
 
-@staff_member_required
+@role_required(MANAGER)
 @require_POST
 def group_update(request: HttpRequest, group_id: uuid.UUID) -> HttpResponse:
     """Save one group's mode, keywords and active switch."""
@@ -151,7 +151,7 @@ def group_update(request: HttpRequest, group_id: uuid.UUID) -> HttpResponse:
     return redirect("leads:groups")
 
 
-@staff_member_required
+@role_required(MANAGER)
 @require_POST
 def seen_group_monitor(request: HttpRequest, seen_id: int) -> HttpResponse:
     """One click: start monitoring a group seen on a session (keywords mode, no keywords yet)."""

@@ -1,7 +1,6 @@
 """The chat-export import page: upload an export for a monitored group, see the report."""
 
 from django import forms
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
@@ -9,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 from leads.chat_export import MAX_TEXT_BYTES, ChatExportError
 from leads.chat_import import import_chat_export
 from leads.models import MonitoredGroup
+from leads.roles import MANAGER, role_required
 
 
 class GroupChoiceField(forms.ModelChoiceField):
@@ -30,7 +30,7 @@ class ImportForm(forms.Form):
         return upload
 
 
-@staff_member_required
+@role_required(MANAGER)
 @require_http_methods(["GET", "POST"])
 def import_page(request: HttpRequest) -> HttpResponse:
     """GET: the upload form. POST: import the export and show the report (or why not)."""

@@ -4,7 +4,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_GET
 from leads.exports import EXPORT_MAX_ROWS
 from leads.filters import PAGE_SIZES, LeadFilter, TableState, lead_query, table_state
 from leads.pipeline import STATUSES, Status, allowed_targets, sources_of
+from leads.roles import VIEWER, can, role_required
 from leads.sources import get_source
 from leads.sources.base import LeadSource
 from leads.sources.errors import NotFound, SourceError
@@ -54,8 +54,8 @@ def read_table_request(data: QueryDict, source: LeadSource) -> TableRequest:
 
 def bulk_refusal(request: HttpRequest, capabilities: Capabilities) -> str:
     """Why bulk actions are unavailable to this user on this source, or "" when they are not."""
-    if not request.user.is_staff:
-        return "bulk actions are for staff users."
+    if not can(request.user, "bulk"):
+        return "bulk actions are for managers."
     if not capabilities.bulk:
         return plan_refusal(capabilities)
     return ""
@@ -63,8 +63,8 @@ def bulk_refusal(request: HttpRequest, capabilities: Capabilities) -> str:
 
 def export_refusal(request: HttpRequest, capabilities: Capabilities) -> str:
     """Why exports are unavailable to this user on this source, or "" when they are not."""
-    if not request.user.is_staff:
-        return "exports are for staff users."
+    if not can(request.user, "export"):
+        return "exports are for managers."
     if not capabilities.export:
         return plan_refusal(capabilities)
     return ""
@@ -159,7 +159,7 @@ def _unavailable_context(request: HttpRequest, error: SourceError) -> dict[str, 
     }
 
 
-@login_required
+@role_required(VIEWER)
 @require_GET
 def leads_table(request: HttpRequest) -> HttpResponse:
     """The table page, or its `leads` / `leads-results` region for htmx."""

@@ -28,10 +28,12 @@ from leads.models import (
     build_search_text,
 )
 from leads.pipeline import Status
+from leads.roles import REP, VIEWER, set_user_role
 
 DEMO_NAMESPACE = uuid.UUID("6f1c1f4e-3c55-4d1a-9a43-2f0a6e1d2b00")
 DEMO_USERNAME = "demo"
 DEMO_KEY_NAME = "demo"
+DEMO_ROLE_USERS = (("rep", REP), ("viewer", VIEWER))
 
 # Each group: its keywords, and messages members write (each containing its keyword).
 GROUPS: list[dict[str, Any]] = [
@@ -231,7 +233,8 @@ class Command(BaseCommand):
         for lead, path in new:
             previous, moment = Status.NEW, lead.lead_detected_at
             for step in path:
-                moment = moment + timedelta(minutes=17)
+                # Never in the future: a lead found a minute ago was moved just now at most.
+                moment = min(moment + timedelta(minutes=17), timezone.now())
                 history.append(
                     LeadStatusChange(
                         lead_id=lead.id,
@@ -277,5 +280,15 @@ class Command(BaseCommand):
             revoked_at=timezone.now()
         )
         _, raw_key = ApiKey.issue(DEMO_KEY_NAME)
+        # Two more logins to see the roles at work (leads/roles.py): a rep moves leads one
+        # at a time, a viewer only reads. Printed first: scripts read the demo login and the
+        # key from the last two lines.
+        for username, role in DEMO_ROLE_USERS:
+            member, _ = user_model.objects.get_or_create(username=username)
+            member_password = secrets.token_urlsafe(9)
+            member.set_password(member_password)
+            member.save()
+            set_user_role(member, role)
+            self.stdout.write(f"Demo login ({role}): {username} / {member_password}")
         self.stdout.write(f"Demo login: {DEMO_USERNAME} / {password}")
         self.stdout.write(f"Demo API key: {raw_key}")

@@ -1,0 +1,366 @@
+"""What open screens cost the server while nothing happens: CPU seconds and memory.
+
+Starts the dashboard as separate server processes — gunicorn as `bash dev.sh prod` runs it
+(3 workers × 4 threads, without the access log), or `--server django` for Django's threaded
+server — against a throwaway, migrated database with production settings, signs in once,
+then simulates N open screens, each polling `/live/events` every two seconds as
+static/js/live.js does (a signed-in session, a keep-alive connection, 204 when unchanged).
+After a warm-up it reads the server processes' CPU time from /proc/<pid>/stat and their
+memory from /proc/<pid>/status and smaps_rollup.
+
+    python manage.py bench_idle_screens [--screens 100] [--seconds 60] [--interval 2]
+                                        [--server gunicorn|django] [--workers 3] [--threads 4]
+                                        [--database-url postgres://…/throwaway]
+
+By default the database is a temporary SQLite file. With `--database-url` the given database
+is migrated and used (point it at a throwaway PostgreSQL database: a bench user is added).
+"""
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+BENCH_USER = "bench-idle-screens"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # The command name (field 2) may hold spaces: split after its closing parenthesis.
+    fields = stat.rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / CLOCK_TICKS
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its children (gunicorn's workers), from the parent ids in /proc/*/stat."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def tree_cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds used so far by all of `pids` together."""
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    """VmRSS (resident now), VmHWM (resident peak) and Pss (resident, pages shared with
+    other processes counted as a share: gunicorn's forked workers share most) in kB."""
+    found: dict[str, int] = {}
+    for source in (Path(f"/proc/{pid}/status"), Path(f"/proc/{pid}/smaps_rollup")):
+        if not source.exists():
+            continue
+        for line in source.read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM", "Pss"):
+                found[name] = int(value.split()[0])
+    return found
+
+
+@dataclass
+class Tally:
+    """Polls that started inside the measured window (after the warm-up)."""
+
+    window: tuple[float, float] = (0.0, 0.0)
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    errors: int = 0
+
+    def counts(self, started: float) -> bool:
+        return self.window[0] <= started < self.window[1]
+
+
+async def _screen(
+    base_url: str, cookies: dict[str, str], interval: float, tally: Tally, offset: float
+) -> None:
+    # Screens opened at different moments: spread their first polls over one interval.
+    await asyncio.sleep(offset)
+    params: dict[str, Any] = {}
+    headers = {"Accept": "application/json"}
+    async with httpx.AsyncClient(base_url=base_url, cookies=cookies, timeout=10) as client:
+        while time.monotonic() < tally.window[1]:
+            started = time.monotonic()
+            try:
+                response = await client.get("/live/events", params=params, headers=headers)
+                if response.status_code == 200:
+                    token = response.json()  # the page's first poll, or a change
+                    params = {"after": token["last"], "seen": token["seen"]}
+                failed = response.status_code not in (200, 204)
+            except (httpx.HTTPError, ValueError):
+                response, failed = None, True
+            if tally.counts(started):
+                if response is not None:
+                    code = response.status_code
+                    tally.statuses[code] = tally.statuses.get(code, 0) + 1
+                tally.errors += failed
+                tally.latencies.append(time.monotonic() - started)
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+
+async def _screens(
+    base_url: str,
+    cookies: dict[str, str],
+    count: int,
+    interval: float,
+    warmup: float,
+    seconds: float,
+    sample: Callable[[], None],
+) -> Tally:
+    """Run `count` polling screens; `sample()` is called as the window opens and closes."""
+    now = time.monotonic()
+    tally = Tally(window=(now + warmup, now + warmup + seconds))
+
+    async def clock() -> None:
+        await asyncio.sleep(warmup)
+        sample()
+        await asyncio.sleep(seconds)
+        sample()
+
+    screens = (
+        _screen(base_url, cookies, interval, tally, interval * n / max(count, 1))
+        for n in range(count)
+    )
+    await asyncio.gather(clock(), *screens)
+    return tally
+
+
+class Command(BaseCommand):
+    help = "Measure the server CPU and memory that N idle open screens cost (live polling)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--screens", type=int, default=100)
+        parser.add_argument("--seconds", type=float, default=60.0)
+        parser.add_argument("--interval", type=float, default=2.0, help="seconds between polls")
+        parser.add_argument("--database-url", default="", help="a throwaway database to use")
+        parser.add_argument(
+            "--server",
+            choices=["gunicorn", "django"],
+            default="gunicorn",
+            help="gunicorn as `bash dev.sh prod` runs it (default), or Django's threaded server",
+        )
+        parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+        parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+        # Internal: the server half of the benchmark, run as its own process.
+        parser.add_argument("--serve-on", type=int, default=0, help="(internal)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["serve_on"]:
+            self._serve(options["serve_on"])
+            return
+        # One log line per simulated poll would drown the result (and cost the driver CPU).
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        if not Path("/proc/self/stat").exists():
+            raise CommandError("This benchmark reads /proc: it runs on Linux only.")
+        with tempfile.TemporaryDirectory() as folder:
+            database_url = options["database_url"] or f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+            self._run(database_url, folder, options)
+
+    # --- the server process ------------------------------------------------------------------
+
+    def _serve(self, port: int) -> None:
+        from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+        from django.core.wsgi import get_wsgi_application
+
+        class QuietHandler(WSGIRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass  # a log line per poll would be most of what is measured
+
+        server = ThreadedWSGIServer(("127.0.0.1", port), QuietHandler)
+        server.set_app(get_wsgi_application())
+        server.serve_forever()
+
+    # --- the driver ----------------------------------------------------------------------------
+
+    def _environment(self, database_url: str, folder: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=database_url,
+            DJANGO_DEBUG="off",  # debug mode keeps every query in memory: not what runs live
+            # Production settings otherwise, but plain HTTP on loopback, and the hashed static
+            # files collected into the throwaway folder (pages name them).
+            DJANGO_HTTPS="off",
+            DJANGO_STATIC_ROOT=str(Path(folder) / "static"),
+            DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(40),
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+            DJANGO_LOG_LEVEL="WARNING",
+        )
+        return env
+
+    def _manage(self, env: dict[str, str], *args: str) -> str:
+        manage = str(Path(settings.BASE_DIR) / "manage.py")
+        done = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
+            [sys.executable, manage, *args], env=env, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise CommandError(f"manage.py {args[0]} failed:\n{done.stderr[-2000:]}")
+        return done.stdout
+
+    def _run(self, database_url: str, folder: str, options: dict[str, Any]) -> None:
+        env = self._environment(database_url, folder)
+        password = secrets.token_urlsafe(16)
+        self.stdout.write("Preparing the database and static files (migrate, collectstatic)…")
+        self._manage(env, "migrate", "--noinput")
+        if settings.STATIC_ROOT:  # (test settings serve static files where they are)
+            self._manage(env, "collectstatic", "--noinput")
+        self._manage(
+            env,
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User\n"
+            f"u, _ = User.objects.get_or_create(username={BENCH_USER!r})\n"
+            f"u.set_password({password!r}); u.save()",
+        )
+        port = free_port()
+        server = subprocess.Popen(  # noqa: S603 - our own server command with fixed arguments
+            self._server_command(port, options),
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            cookies = self._sign_in(base_url, password, server)
+            self._measure(base_url, cookies, server.pid, options)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+    def _server_command(self, port: int, options: dict[str, Any]) -> list[str]:
+        if options["server"] == "gunicorn":
+            gunicorn = Path(sys.executable).parent / "gunicorn"
+            if not gunicorn.exists():
+                raise CommandError("gunicorn is not installed here; use --server django.")
+            # As `bash dev.sh prod` runs it, minus the access log (one line per poll would be
+            # most of what is measured). Keep-alive outlasts the poll interval, as a browser's
+            # connection to a proxy does.
+            return [
+                str(gunicorn),
+                "dashboard.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(options["workers"]),
+                "--threads",
+                str(options["threads"]),
+                "--keep-alive",
+                str(int(options["interval"]) + 3),
+                "--error-logfile",
+                "-",
+            ]
+        manage = str(Path(settings.BASE_DIR) / "manage.py")
+        return [sys.executable, manage, "bench_idle_screens", "--serve-on", str(port)]
+
+    def _sign_in(self, base_url: str, password: str, server: subprocess.Popen) -> dict[str, str]:
+        deadline = time.monotonic() + 30
+        with httpx.Client(base_url=base_url, timeout=10) as client:
+            while True:
+                if server.poll() is not None:
+                    error = server.stderr.read().decode() if server.stderr else ""
+                    raise CommandError(f"The server stopped: {error[-2000:]}")
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise CommandError("The server did not start within 30 seconds.")
+                time.sleep(0.2)
+            client.get("/login/")
+            response = client.post(
+                "/login/",
+                data={
+                    "username": BENCH_USER,
+                    "password": password,
+                    "csrfmiddlewaretoken": client.cookies["csrftoken"],
+                },
+            )
+            if response.status_code != 302 or "sessionid" not in client.cookies:
+                raise CommandError(f"Could not sign in ({response.status_code}).")
+            return {"sessionid": client.cookies["sessionid"]}
+
+    def _measure(
+        self, base_url: str, cookies: dict[str, str], pid: int, options: dict[str, Any]
+    ) -> None:
+        screens, seconds, interval = options["screens"], options["seconds"], options["interval"]
+        vendor = "PostgreSQL" if options["database_url"].startswith("postgres") else "SQLite"
+        pids = process_tree(pid)
+        shape = (
+            f"gunicorn, {options['workers']} workers × {options['threads']} threads"
+            if options["server"] == "gunicorn"
+            else "Django's threaded server"
+        )
+        self.stdout.write(
+            f"{screens} idle screens polling /live/events every {interval:g} s for {seconds:g} s "
+            f"({shape}, {len(pids)} processes, {vendor})…"
+        )
+        # Every screen opens and the workers warm up (imports, URL resolver, first queries)
+        # before the window opens: the steady cost of idle screens is what is measured.
+        warmup = max(interval * 2, 3.0)
+        samples: list[tuple[float, float]] = []
+
+        def sample() -> None:
+            samples.append((time.monotonic(), tree_cpu_seconds(pids)))
+
+        tally = asyncio.run(_screens(base_url, cookies, screens, interval, warmup, seconds, sample))
+        (t0, cpu0), (t1, cpu1) = samples
+        elapsed, cpu = t1 - t0, cpu1 - cpu0
+        sizes = [memory_kb(each) for each in pids]
+        memory = {
+            name: sum(size.get(name, 0) for size in sizes) for name in ("VmRSS", "VmHWM", "Pss")
+        }
+        polls = sum(tally.statuses.values())
+        latencies = sorted(tally.latencies) or [0.0]
+        p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+        statuses = ", ".join(f"{code}: {n}" for code, n in sorted(tally.statuses.items()))
+        self.stdout.write(
+            f"Polls: {polls} ({polls / elapsed:.1f}/s; {statuses}), errors: {tally.errors}, "
+            f"latency p50 {statistics.median(latencies) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
+        )
+        per_poll = f"{cpu / polls * 1000:.2f} ms per poll" if polls else "no polls"
+        self.stdout.write(
+            f"Server CPU: {cpu:.2f} s over {elapsed:.1f} s "
+            f"({100 * cpu / elapsed:.1f}% of one core; {per_poll})"
+        )
+        self.stdout.write(
+            f"Server memory: RSS {memory['VmRSS'] / 1024:.1f} MB at the end, summed over the "
+            f"processes (peak {memory['VmHWM'] / 1024:.1f} MB); "
+            f"PSS {memory['Pss'] / 1024:.1f} MB (shared pages counted once)"
+        )

@@ -1,0 +1,201 @@
+"""Login throttling, per account-at-an-address and per address, kept in the shared database.
+
+Two counters are kept for every failed sign-in:
+- **account at address**: 5 failures lock that account *from that address only* (1 minute,
+  doubling per repeat, at most 15). The person who keeps mistyping is stopped; colleagues
+  behind the same office NAT address, and the same account from elsewhere, are not.
+- **address**: 30 failures across any accounts (a password spray) slow the whole address
+  (30 seconds, doubling, at most 5 minutes). One person cannot reach this alone: while their
+  own pair is locked their attempts are refused before they count, and the pair's growing
+  locks keep them well under 30 failures in a window.
+
+A refused attempt checks no password and counts nowhere. A success clears the pair's
+counter, never the address's (a sprayer holding one valid account must not reset it).
+Addresses are IPv4 addresses or IPv6 /64 networks (one host owns a whole /64). Behind
+proxies, `DASHBOARD_PROXY_COUNT` says how many `X-Forwarded-For` hops to trust.
+
+The check sits in the authentication backend, so the admin's login form is throttled too.
+"""
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+
+from leads.models import LoginThrottle
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When a counter locks, and for how long."""
+
+    scope: str
+    threshold: int
+    window: timedelta
+    first_lock: timedelta
+    max_lock: timedelta
+
+
+PAIR_RULE = Rule("pair", 5, timedelta(minutes=15), timedelta(minutes=1), timedelta(minutes=15))
+ADDRESS_RULE = Rule(
+    "address", 30, timedelta(minutes=15), timedelta(seconds=30), timedelta(minutes=5)
+)
+# Rows untouched for this long are deleted when the next failure is recorded.
+FORGET_AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """A refused sign-in: which counter refused it and for how many more seconds."""
+
+    scope: str
+    seconds: int
+
+    def message(self) -> str:
+        wait = _readable(self.seconds)
+        if self.scope == "address":
+            return (
+                "Too many failed sign-ins from your network. "
+                f"Please wait {wait} before trying again."
+            )
+        return f"Too many failed sign-ins for this account. Please wait {wait} before trying again."
+
+
+def _readable(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def client_address(request: HttpRequest) -> str:
+    """The address to throttle: REMOTE_ADDR, or the trusted hop of X-Forwarded-For."""
+    address = request.META.get("REMOTE_ADDR", "") or "unknown"
+    hops = getattr(settings, "DASHBOARD_PROXY_COUNT", 0)
+    if hops > 0:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        # Each trusted proxy appends the address it saw; the ones before can be forged.
+        if len(forwarded) >= hops:
+            address = forwarded[-hops]
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:100]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _keys(username: str, address: str) -> tuple[tuple[Rule, str], tuple[Rule, str]]:
+    account = username.strip().casefold()
+    return (
+        (PAIR_RULE, _key("pair", account, address)),
+        (ADDRESS_RULE, _key("address", address)),
+    )
+
+
+def check(username: str, address: str) -> Lockout | None:
+    """The lockout refusing this attempt now, or None when it may go ahead."""
+    now = timezone.now()
+    keys = dict((key, rule) for rule, key in _keys(username, address))
+    locked = LoginThrottle.objects.filter(key__in=list(keys), locked_until__gt=now)
+    worst: Lockout | None = None
+    for row in locked:
+        seconds = max(1, int((row.locked_until - now).total_seconds() + 0.999))
+        lockout = Lockout(keys[row.key].scope, seconds)
+        if worst is None or lockout.seconds > worst.seconds:
+            worst = lockout
+    return worst
+
+
+def record_failure(username: str, address: str) -> None:
+    """Count one failed sign-in on both counters, locking any that reach their threshold."""
+    now = timezone.now()
+    for rule, key in _keys(username, address):
+        _count(rule, key, now)
+    LoginThrottle.objects.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now), updated_at__lt=now - FORGET_AFTER
+    ).delete()
+
+
+def record_success(username: str, address: str) -> None:
+    """A correct password: this account at this address starts afresh."""
+    (_, pair_key), _ = _keys(username, address)
+    LoginThrottle.objects.filter(key=pair_key).delete()
+
+
+def _count(rule: Rule, key: str, now: Any) -> None:
+    with transaction.atomic():
+        row = LoginThrottle.objects.select_for_update().filter(key=key).first()
+        if row is None:
+            try:
+                with transaction.atomic():
+                    row = LoginThrottle.objects.create(
+                        key=key, updated_at=now, window_started_at=now
+                    )
+            except IntegrityError:  # another process created it first: count on its row
+                row = LoginThrottle.objects.select_for_update().get(key=key)
+        if row.updated_at < now - rule.window:
+            # A whole quiet window forgives earlier locks: the next lock is short again.
+            row.lockouts = 0
+        if row.window_started_at < now - rule.window:
+            # Failures count in fixed windows from the first one, so a slow trickle of typos
+            # never adds up to the threshold over a long day.
+            row.failures, row.window_started_at = 0, now
+        row.failures += 1
+        if row.failures >= rule.threshold:
+            row.lockouts += 1
+            lock = min(rule.first_lock * 2 ** (row.lockouts - 1), rule.max_lock)
+            row.locked_until = now + lock
+            row.failures, row.window_started_at = 0, now
+        row.updated_at = now
+        row.save()
+
+
+class ThrottledModelBackend(ModelBackend):
+    """Django's username/password backend, refusing attempts the throttle has locked.
+
+    A refusal raises PermissionDenied, which stops `authenticate()` (no other backend is
+    asked) and leaves the lockout on `request.login_lockout` for the login page to explain.
+    """
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if request is None or not username:
+            # No request (a management command, a test's authenticate()): nothing to key on.
+            return super().authenticate(request, username=username, password=password, **kwargs)
+        address = client_address(request)
+        lockout = check(username, address)
+        if lockout is not None:
+            request.login_lockout = lockout  # type: ignore[attr-defined]
+            raise PermissionDenied(lockout.message())
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None:
+            record_failure(username, address)
+        else:
+            record_success(username, address)
+        return user

@@ -1,0 +1,81 @@
+"""`/activity/`: the team's recent status changes — who moved which lead, when, how.
+
+Read from the store's status history (`LeadStatusChange`), which records every change made
+through this deployment: people, API keys, webhooks, imports, the MoltFlow sync and the
+system. (With `LEADS_SOURCE=moltflow`, changes made directly in MoltFlow by other clients
+appear only once the sync or a webhook has mirrored them.)
+"""
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from leads.models import STATUS_CHOICES, ActorKind, LeadStatusChange
+from leads.roles import VIEWER, role_required
+from leads.views.rendering import render_region
+
+REGIONS = ("activity-results",)
+PAGE_SIZE = 50
+
+
+class ActivityFilter(forms.Form):
+    kind = forms.ChoiceField(
+        label="Made by", required=False, choices=[("", "Anyone"), *ActorKind.choices]
+    )
+    user = forms.ModelChoiceField(
+        label="Person",
+        required=False,
+        queryset=get_user_model().objects.order_by("username"),
+        empty_label="Any person",
+    )
+    status = forms.ChoiceField(
+        label="Moved to", required=False, choices=[("", "Any status"), *STATUS_CHOICES]
+    )
+    date_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+def _start_of(day: Any) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _changes(form: ActivityFilter) -> QuerySet[LeadStatusChange]:
+    changes = LeadStatusChange.objects.select_related(
+        "lead__source_group", "user", "api_key"
+    ).order_by("-changed_at", "-id")
+    if not form.is_valid():
+        return changes
+    data = form.cleaned_data
+    if data["kind"]:
+        changes = changes.filter(actor_kind=data["kind"])
+    if data["user"]:
+        changes = changes.filter(user=data["user"])
+    if data["status"]:
+        changes = changes.filter(to_status=data["status"])
+    if data["date_from"]:
+        changes = changes.filter(changed_at__gte=_start_of(data["date_from"]))
+    if data["date_to"]:
+        # The whole "to" day is included.
+        changes = changes.filter(changed_at__lt=_start_of(data["date_to"] + timedelta(days=1)))
+    return changes
+
+
+@require_GET
+@role_required(VIEWER)
+def activity_page(request: HttpRequest) -> HttpResponse:
+    """The filtered history, newest first, 50 per page; `activity-results` for htmx."""
+    form = ActivityFilter(request.GET)
+    page = Paginator(_changes(form), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page}
+    return render_region(request, "leads/activity.html", context, regions=REGIONS)

@@ -1,0 +1,256 @@
+// Drag-and-drop for the pipeline board: an extra on top of the card buttons, which work alone.
+// - While a card is dragged, the columns it may enter (its data-allowed, rendered from the
+//   pipeline table) are marked and the others are disabled: they refuse the drop. This script
+//   never spells out a transition; refusal sentences come from the server (#board-refusals).
+// - A drop posts to the same endpoint as the buttons, with the card form's CSRF token and the
+//   status the screen showed. The server answers with the columns as they really are, so the
+//   card settles only where the server put it (a stale or refused move lands it in its true
+//   column, with the reason in #messages). A request that fails puts the card back and says why.
+// - A drop on a column whose move asks why (Lost) opens a small dialog first.
+// - Live refreshes wait while a card is dragged, a move is in flight or a reason is being typed.
+// - After a move, focus goes to the moved card, wherever it landed.
+(function () {
+  "use strict";
+
+  var drag = null; // {card, from, allowed, over}
+  var pending = null; // {card, home, next, form}
+  var asking = false;
+  var refreshWanted = false;
+  var focusLead = null;
+
+  function grid() { return document.querySelector(".board-grid"); }
+  function allowedOf(card) { return (card.dataset.allowed || "").split(" ").filter(Boolean); }
+  function columnOf(node) { return node && node.closest ? node.closest(".board-column") : null; }
+
+  function say(text, kind) {
+    var box = document.getElementById("messages");
+    if (!box) return;
+    var line = document.createElement("p");
+    line.className = "message message--" + kind;
+    line.textContent = text;
+    box.replaceChildren(line);
+  }
+
+  function refusal(from, to) {
+    var data = document.getElementById("board-refusals");
+    var sentences = data ? JSON.parse(data.textContent) : {};
+    return "Not moved: " + (sentences[from + ">" + to] || from + " cannot move to " + to) + ".";
+  }
+
+  // --- live refreshes wait for the user ------------------------------------------------------
+
+  function busy() {
+    return Boolean(drag || pending || asking ||
+      document.querySelector("#board-columns details[open]"));
+  }
+
+  function refreshNow() {
+    var trigger = document.querySelector("[data-board-refresh]");
+    if (trigger && window.htmx) window.htmx.trigger(trigger, "board-refresh");
+  }
+
+  function flushRefresh() {
+    if (refreshWanted && !busy()) {
+      refreshWanted = false;
+      refreshNow();
+    }
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-board-refresh") && busy()) {
+      event.preventDefault();
+      refreshWanted = true;
+      return;
+    }
+    // A card button (keyboard or mouse): follow that card with the focus once it lands.
+    var card = elt && elt.closest ? elt.closest(".card") : null;
+    if (card && elt.matches("[data-move-form]")) focusLead = card.dataset.lead;
+  });
+
+  // A "Lost…" step closed without moving: catch up on refreshes that waited for it.
+  document.addEventListener("toggle", function () { flushRefresh(); }, true);
+
+  // --- dragging ------------------------------------------------------------------------------
+
+  function enhance() {
+    document.querySelectorAll(".card[data-allowed]").forEach(function (card) {
+      if (allowedOf(card).length) card.setAttribute("draggable", "true");
+    });
+  }
+
+  function endDrag() {
+    var board = grid();
+    if (board) board.classList.remove("board--dragging");
+    document.querySelectorAll(".board-column").forEach(function (column) {
+      column.classList.remove("board-column--allowed", "board-column--forbidden", "board-column--over");
+      column.removeAttribute("aria-disabled");
+    });
+    if (drag) drag.card.classList.remove("card--dragging");
+    drag = null;
+  }
+
+  document.addEventListener("dragstart", function (event) {
+    var card = event.target.closest ? event.target.closest(".card[draggable=true]") : null;
+    if (!card || pending) return;
+    drag = { card: card, from: card.dataset.status, allowed: allowedOf(card), over: null };
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", card.dataset.lead);
+    card.classList.add("card--dragging");
+    grid().classList.add("board--dragging");
+    document.querySelectorAll(".board-column").forEach(function (column) {
+      var status = column.dataset.status;
+      if (drag.allowed.indexOf(status) >= 0) {
+        column.classList.add("board-column--allowed");
+      } else if (status !== drag.from) {
+        column.classList.add("board-column--forbidden");
+        column.setAttribute("aria-disabled", "true");
+      }
+    });
+  });
+
+  function mayEnter(column) {
+    return Boolean(drag && column && drag.allowed.indexOf(column.dataset.status) >= 0);
+  }
+
+  document.addEventListener("dragover", function (event) {
+    var column = columnOf(event.target);
+    if (drag) drag.over = column;
+    // Not calling preventDefault is how a drop target says no: the browser refuses the drop.
+    if (!mayEnter(column)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+    column.classList.add("board-column--over");
+  });
+
+  document.addEventListener("dragleave", function (event) {
+    var column = columnOf(event.target);
+    if (column && !column.contains(event.relatedTarget)) column.classList.remove("board-column--over");
+  });
+
+  document.addEventListener("drop", function (event) {
+    var column = columnOf(event.target);
+    if (!mayEnter(column)) return;
+    event.preventDefault();
+    var card = drag.card;
+    var target = column.dataset.status;
+    endDrag();
+    if (card.querySelector('.reason-step button[value="' + target + '"]')) {
+      askReason(function (reason) { move(card, column, target, reason); });
+    } else {
+      move(card, column, target, "");
+    }
+  });
+
+  document.addEventListener("dragend", function () {
+    if (!drag) return;
+    var over = drag.over;
+    var from = drag.from;
+    // Let go over a column the card may not enter: say why, in the server's words.
+    if (over && over.dataset.status !== from && !mayEnter(over)) {
+      say(refusal(from, over.dataset.status), "error");
+    }
+    endDrag();
+    flushRefresh();
+  });
+
+  function askReason(then) {
+    var dialog = document.getElementById("lost-reason-dialog");
+    if (!dialog || !dialog.showModal) { then(""); return; }
+    var input = dialog.querySelector("input");
+    input.value = "";
+    dialog.returnValue = "";
+    asking = true;
+    dialog.addEventListener("close", function onClose() {
+      dialog.removeEventListener("close", onClose);
+      asking = false;
+      if (dialog.returnValue === "confirm") then(input.value);
+      else flushRefresh();
+    });
+    dialog.showModal();
+    input.focus();
+  }
+
+  // --- moving --------------------------------------------------------------------------------
+
+  function move(card, column, target, reason) {
+    var form = card.querySelector("form[data-move-form]");
+    if (!form || !window.htmx) return;
+    pending = { card: card, home: card.parentNode, next: card.nextSibling, form: form };
+    // Shown where it is going, marked as not yet confirmed; the server's answer replaces it.
+    var list = column.querySelector(".cards");
+    list.insertBefore(card, list.firstChild);
+    card.classList.add("card--pending");
+    card.setAttribute("aria-busy", "true");
+    focusLead = card.dataset.lead;
+    window.htmx.ajax("POST", form.getAttribute("action"), {
+      source: form,
+      target: "#board-columns",
+      swap: "outerHTML",
+      values: { status: target, reason: reason }
+    });
+  }
+
+  function failureText(status) {
+    if (!status) return "Not moved: the server could not be reached. The card is back where it is saved.";
+    return "Not moved: the server refused the request (" + status + "). Reload the page if this repeats.";
+  }
+
+  function snapBack(text) {
+    var p = pending;
+    pending = null;
+    focusLead = null;
+    if (p && p.card.isConnected) {
+      p.card.classList.remove("card--pending");
+      p.card.removeAttribute("aria-busy");
+      var next = p.next && p.next.parentNode === p.home ? p.next : null;
+      p.home.insertBefore(p.card, next);
+    }
+    if (text) say(text, "error");
+    refreshWanted = true;
+    flushRefresh(); // the server's truth, in case the move went through after all
+  }
+
+  // The answer to a drop: either the server redrew the columns (the pending card is gone and
+  // the lead is drawn where it really is), or it did not, and the card goes back.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!pending || event.detail.elt !== pending.form) return;
+    if (!pending.card.isConnected) {
+      pending = null;
+      return;
+    }
+    var xhr = event.detail.xhr;
+    // A refusal that names its own target (a 403's #messages) has already said why.
+    var spoken = xhr && xhr.status && xhr.getResponseHeader("HX-Retarget");
+    snapBack(spoken ? null : failureText(xhr ? xhr.status : 0));
+  });
+
+  // A card button (not a drop) that failed: nothing moved on screen, so only say so.
+  function buttonFailed(event) {
+    var elt = event.detail.elt;
+    if (pending && elt === pending.form) return;
+    if (!(elt && elt.matches && elt.matches("[data-move-form]"))) return;
+    focusLead = null;
+    var xhr = event.detail.xhr;
+    say(failureText(xhr ? xhr.status : 0), "error");
+  }
+  document.addEventListener("htmx:responseError", buttonFailed);
+  document.addEventListener("htmx:sendError", buttonFailed);
+  document.addEventListener("htmx:timeout", buttonFailed);
+
+  document.addEventListener("htmx:afterSettle", function () {
+    enhance();
+    // The columns were redrawn by the server: the pending card is gone, the truth is shown.
+    if (pending && !pending.card.isConnected) pending = null;
+    if (focusLead) {
+      var link = document.getElementById("card-link-" + focusLead);
+      if (link && !pending) {
+        link.focus();
+        focusLead = null;
+      }
+    }
+    flushRefresh();
+  });
+
+  document.addEventListener("DOMContentLoaded", enhance);
+})();

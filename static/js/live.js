@@ -1,0 +1,199 @@
+// Live updates for signed-in screens (loaded by base.html on every page).
+//
+// Polls /live/events every 2 s with the page's token. When the token moves, it dispatches
+// `leads-changed` on <body>; refreshable regions carry
+//   hx-trigger="leads-changed from:body"
+// and re-fetch themselves. The status line in the header says "Updated HH:MM:SS", or
+// "Reconnecting…" while the server does not answer (retrying with backoff, then catching up
+// by itself), or "Signed out" when the session has ended.
+//
+// While a region refreshes, what the person was doing in it survives the swap: ticked
+// checkboxes, typed text, chosen options and focus are put back (matched by name and value).
+//
+// It also lets htmx show refusals: a 4xx answer that names its own target (HX-Retarget,
+// e.g. the #messages region of a 403) is swapped there instead of being dropped.
+(function () {
+  "use strict";
+
+  var POLL_MS = 2000;
+  var HIDDEN_POLL_MS = 15000;
+  var MAX_BACKOFF_MS = 15000;
+  var REQUEST_TIMEOUT_MS = 8000;
+  var LIVE_EVENT = "leads-changed";
+
+  // --- Refusals that name their target ---------------------------------------------------
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.status >= 400 && xhr.status < 500 && xhr.getResponseHeader("HX-Retarget")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // --- Keeping a region's form state across a live refresh ---------------------------------
+  var saved = null;
+
+  function controlKey(el) {
+    if (el.id) return "#" + el.id;
+    if (!el.name) return null;
+    if (el.type === "checkbox" || el.type === "radio") return el.name + "=" + el.value;
+    return el.name;
+  }
+
+  function isLiveRequest(detail) {
+    var trigger = detail && (detail.triggeringEvent || (detail.requestConfig && detail.requestConfig.triggeringEvent));
+    return !!(trigger && trigger.type === LIVE_EVENT);
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!isLiveRequest(event.detail)) return;
+    // Tells the server this is the screen refreshing itself, not the person acting, so it
+    // does not extend the session's idle time (see leads/live.py).
+    event.detail.headers["X-Live-Refresh"] = "1";
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!isLiveRequest(event.detail.requestConfig)) return;
+    var target = event.detail.target;
+    if (!target) return;
+    var state = {};
+    Array.prototype.forEach.call(target.querySelectorAll("input, select, textarea"), function (el) {
+      var key = controlKey(el);
+      if (!key || el.type === "hidden") return;
+      if (el.type === "checkbox" || el.type === "radio") state[key] = { checked: el.checked };
+      else state[key] = { value: el.value };
+    });
+    var active = document.activeElement;
+    saved = {
+      state: state,
+      focus: active && target.contains(active) ? controlKey(active) : null,
+      scrollX: window.scrollX,
+      scrollY: window.scrollY
+    };
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!saved || !isLiveRequest(event.detail.requestConfig)) return;
+    var state = saved.state;
+    var root = event.detail.target && event.detail.target.isConnected ? event.detail.target : document;
+    var scope = document;
+    var changedForms = [];
+    Object.keys(state).forEach(function (key) {
+      var el = null;
+      if (key.charAt(0) === "#") el = document.getElementById(key.slice(1));
+      else {
+        var parts = key.split("=");
+        var selector = parts.length === 2
+          ? 'input[name="' + CSS.escape(parts[0]) + '"][value="' + CSS.escape(parts[1]) + '"]'
+          : '[name="' + CSS.escape(key) + '"]';
+        el = scope.querySelector(selector);
+      }
+      if (!el || el.type === "hidden") return;
+      var was = state[key];
+      if ("checked" in was && el.checked !== was.checked) {
+        el.checked = was.checked;
+        if (el.form && changedForms.indexOf(el.form) === -1) changedForms.push(el.form);
+      } else if ("value" in was && el.value !== was.value) {
+        if (el.tagName === "SELECT" && !el.querySelector('option[value="' + CSS.escape(was.value) + '"]')) return;
+        el.value = was.value;
+      }
+    });
+    if (saved.focus) {
+      var focusEl = saved.focus.charAt(0) === "#"
+        ? document.getElementById(saved.focus.slice(1))
+        : null;
+      if (!focusEl) {
+        var p = saved.focus.split("=");
+        focusEl = p.length === 2
+          ? document.querySelector('input[name="' + CSS.escape(p[0]) + '"][value="' + CSS.escape(p[1]) + '"]')
+          : document.querySelector('[name="' + CSS.escape(saved.focus) + '"]');
+      }
+      if (focusEl && root.contains(focusEl)) focusEl.focus({ preventScroll: true });
+    }
+    window.scrollTo(saved.scrollX, saved.scrollY);
+    saved = null;
+    // Let page scripts (the bulk menu, "select all") recompute from the restored ticks.
+    changedForms.forEach(function (form) {
+      form.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+  });
+
+  // --- Polling ------------------------------------------------------------------------------
+  var statusEl = document.getElementById("live-status");
+  if (!statusEl || !statusEl.dataset.url) return;
+  var url = statusEl.dataset.url;
+  var last = statusEl.dataset.last || "";
+  var seen = statusEl.dataset.seen || "";
+  var failures = 0;
+  var signedOut = false;
+  var timer = null;
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function clock(d) { return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()); }
+
+  function show(state, text) {
+    statusEl.dataset.state = state;
+    var label = statusEl.querySelector("[data-live-text]") || statusEl;
+    label.textContent = text;
+  }
+
+  function schedule(delay) {
+    clearTimeout(timer);
+    timer = setTimeout(poll, delay);
+  }
+
+  function nextDelay() {
+    if (failures) return Math.min(POLL_MS * Math.pow(2, failures - 1), MAX_BACKOFF_MS);
+    return document.hidden ? HIDDEN_POLL_MS : POLL_MS;
+  }
+
+  function ok(changed) {
+    var recovered = failures > 0;
+    failures = 0;
+    show("ok", "Updated " + clock(new Date()));
+    // After an outage, re-read even if the token looks the same: the regions may have
+    // failed to refresh while the server was away.
+    if (changed || recovered) document.body.dispatchEvent(new CustomEvent(LIVE_EVENT, { bubbles: true }));
+  }
+
+  function poll() {
+    if (signedOut) return;
+    var controller = new AbortController();
+    var abort = setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS);
+    fetch(url + "?after=" + encodeURIComponent(last) + "&seen=" + encodeURIComponent(seen), {
+      cache: "no-store",
+      credentials: "same-origin",
+      headers: { "Accept": "application/json" },
+      signal: controller.signal
+    }).then(function (response) {
+      if (response.status === 204) return ok(false);
+      if (response.status === 401 || response.status === 403) {
+        signedOut = true;
+        show("signed-out", "Signed out");
+        var link = statusEl.querySelector("[data-live-signin]");
+        if (link) link.hidden = false;
+        return;
+      }
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.json().then(function (data) {
+        var changed = String(data.last) !== last || String(data.seen) !== seen;
+        last = String(data.last);
+        seen = String(data.seen);
+        ok(changed);
+      });
+    }).catch(function () {
+      failures += 1;
+      show("reconnecting", "Reconnecting…");
+    }).finally(function () {
+      clearTimeout(abort);
+      if (!signedOut) schedule(nextDelay());
+    });
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    // A tab coming back to the front catches up at once instead of after its slow poll.
+    if (!document.hidden && !signedOut) schedule(0);
+  });
+
+  schedule(POLL_MS);
+})();

@@ -1,0 +1,105 @@
+"""Shared fixtures for real-browser tests: Playwright driving Debian's Chromium, headless.
+
+The whole directory is skipped, with the reason, when /usr/bin/chromium or Playwright is
+missing (CI installs both). Pages run against pytest-django's `live_server`, signed in by
+handing the browser the session cookie of a `force_login`.
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+HERE = Path(__file__).parent
+
+try:
+    from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+except ImportError:  # pragma: no cover - the dev dependencies bring it
+    sync_playwright = None
+
+# Playwright's sync API runs an event loop in this thread, and live_server's database work
+# happens here too: Django would otherwise refuse it as "called from an async context".
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+
+def _missing() -> str:
+    if sync_playwright is None:
+        return "Playwright is not installed (pip install -e '.[dev]')"
+    if not os.path.exists(CHROMIUM):
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    return ""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reason = _missing()
+    if not reason:
+        return
+    skip = pytest.mark.skip(reason=f"browser tests skipped: {reason}")
+    for item in items:
+        if HERE in Path(str(item.path)).parents:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator["Browser"]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+def signed_in_context(browser: "Browser", base_url: str, user: User) -> "BrowserContext":
+    """A fresh browser context (its own cookies) signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(base_url=base_url, viewport={"width": 1400, "height": 900})
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": base_url,
+            }
+        ]
+    )
+    return context
+
+
+@pytest.fixture
+def rep(transactional_db: None) -> User:
+    """A teammate who works leads (in the `rep` group the roles are built on)."""
+    user = User.objects.create_user("dana", password="pw", first_name="Dana")
+    user.groups.add(Group.objects.get_or_create(name="rep")[0])
+    return user
+
+
+@pytest.fixture
+def page(browser: "Browser", live_server: object, rep: User) -> Iterator["Page"]:
+    """A signed-in tab on the live server that fails the test on any CSP violation."""
+    context = signed_in_context(browser, live_server.url, rep)  # type: ignore[attr-defined]
+    context.set_default_timeout(5000)
+    tab = context.new_page()
+    violations: list[str] = []
+    tab.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    yield tab
+    context.close()
+    assert not violations, violations
