@@ -19,6 +19,7 @@ from leads.models import (
     Lead,
     LeadStatusChange,
     MonitoredGroup,
+    SeenGroup,
     Session,
     generate_raw_key,
 )
@@ -101,6 +102,15 @@ class LeadStatusChangeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(SeenGroup)
+class SeenGroupAdmin(admin.ModelAdmin):
+    """Groups that write to a session but are not monitored (start monitoring them at
+    /settings/groups/)."""
+
+    list_display = ["wa_group_id", "session", "last_seen_at", "message_count"]
+    list_select_related = ["session"]
 
 
 @admin.register(GroupMessage)

@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 USER_AGENT = "leads-dashboard/0.1 (+MoltFlow API v2 client)"
 # Connect fails fast (an unreachable host is not worth waiting on); read allows a slow page.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=3.0, read=10.0, write=10.0, pool=3.0)
+PROBE_TIMEOUT = httpx.Timeout(connect=0.5, read=0.8, write=0.8, pool=0.5)
 _POOL_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16, keepalive_expiry=30)
 
 _http: httpx.Client | None = None
@@ -94,10 +95,13 @@ class RateState:
     remaining: int | None = None
     reset_at: float | None = None  # epoch seconds
     down_since: float | None = None  # epoch seconds of the first failure in a row
+    down_detail: str | None = None  # what the last failure was, for the screens' banner
 
 
 _TRANSITION = re.compile(r"Invalid status transition:\s*(\w+)\s*->\s*(\w+)")
 _RETRYABLE_GET_STATUSES = frozenset({502, 503, 504})
+# How long a read's last good answer is kept to show (marked stale) during an outage.
+LAST_GOOD_SECONDS = 24 * 60 * 60
 
 
 def transition_from_detail(detail: str) -> tuple[str, str] | None:
@@ -205,7 +209,7 @@ class MoltflowClient:
 
     def unavailable(self, detail: str, *, status_code: int | None = None) -> Unavailable:
         """An `Unavailable` error, noting the failure so `since` is shared by all processes."""
-        since = self._note_down()
+        since = self._note_down(detail)
         return Unavailable(detail, since=since, status_code=status_code)
 
     # --- the shared read cache ----------------------------------------------------------
@@ -218,7 +222,7 @@ class MoltflowClient:
         while True:
             version, entry = self._lookup(value_key)
             if entry is not None:
-                return _replay(entry)
+                return self._replay_or_last_good(value_key, entry)
             # One caller per key fetches; the others wait for its answer (no stampede when
             # twenty screens refresh at once). `add` is atomic in every cache backend.
             if self.cache.add(lock_key, 1, int(self._flight_wait) + 1):
@@ -226,7 +230,7 @@ class MoltflowClient:
                     # The holder before us may have stored the answer since we looked.
                     version, entry = self._lookup(value_key)
                     if entry is not None:
-                        return _replay(entry)
+                        return self._replay_or_last_good(value_key, entry)
                     return self._fetch_into(value_key, version, path, params)
                 finally:
                     self.cache.delete(lock_key)
@@ -249,12 +253,33 @@ class MoltflowClient:
         except (Unavailable, RateLimited) as error:
             # Remember the failure briefly: screens waiting on this call, and those refreshing
             # right after, get the same answer at once instead of each waiting a timeout.
-            self.cache.set(value_key, _failure_entry(version, error), min(2.0, self.cache_seconds))
-            raise
+            entry = _failure_entry(version, error)
+            self.cache.set(value_key, entry, min(2.0, self.cache_seconds))
+            return self._replay_or_last_good(value_key, entry)
         # The version read before the call: if a write bumps it meanwhile, this entry is
         # already stale and nobody will serve it.
         self.cache.set(value_key, {"version": version, "data": data}, self.cache_seconds)
+        # The last good answer outlives the short cache: it is what screens show, marked
+        # stale (see `health`), while MoltFlow cannot be reached.
+        self.cache.set(f"{value_key}:last-good", data, LAST_GOOD_SECONDS)
         return data
+
+    def _replay_or_last_good(self, value_key: str, entry: dict[str, Any]) -> Any:
+        """A cached answer; for a cached failure, the last good answer when there is one."""
+        if entry.get("error") == "unavailable":
+            last_good = self.cache.get(f"{value_key}:last-good")
+            if last_good is not None:
+                return last_good
+        return _replay(entry)
+
+    def health(self) -> RateState | None:
+        """The shared state when MoltFlow is failing right now, else None.
+
+        While it is, cached reads answer with the last good data they had, so a screen that
+        shows data should also say it is stale: this says since when and why.
+        """
+        state = self.rate_state()
+        return state if state.down_since is not None else None
 
     # --- rate budget and health -------------------------------------------------------
 
@@ -297,15 +322,17 @@ class MoltflowClient:
             updated["down_since"] = state.get("down_since") or now
         else:
             updated["down_since"] = None
+            updated["down_detail"] = None
         if updated != state:
             self.cache.set(self._state_key, updated, 3600)
 
-    def _note_down(self) -> datetime:
+    def _note_down(self, detail: str) -> datetime:
         state = self._state()
         since = state.get("down_since")
-        if since is None:
-            since = self.clock()
-            self.cache.set(self._state_key, {**state, "down_since": since}, 3600)
+        if since is None or state.get("down_detail") != detail:
+            since = since or self.clock()
+            updated = {**state, "down_since": since, "down_detail": detail}
+            self.cache.set(self._state_key, updated, 3600)
         return datetime.fromtimestamp(since, UTC)
 
     # --- the request loop ---------------------------------------------------------------
@@ -328,17 +355,21 @@ class MoltflowClient:
         stream: bool = False,
     ) -> httpx.Response:
         method = method.upper()
+        # While MoltFlow is already known to be down, a read is one short probe: screens
+        # show the last good data at once instead of each waiting out timeouts and retries.
+        probing = method == "GET" and self._state().get("down_since") is not None
         request = self.http.build_request(
             method,
             self._url(path),
             params=params,
             json=json_body,
             headers={"X-API-Key": self._api_key},
-            timeout=self.timeout,
+            timeout=PROBE_TIMEOUT if probing else self.timeout,
         )
+        attempts = 1 if probing else self.max_attempts
         attempt = 0
         while True:
-            last_try = attempt + 1 >= self.max_attempts
+            last_try = attempt + 1 >= attempts
             state = self._await_budget()
             try:
                 response = self.http.send(request, stream=stream)

@@ -7,6 +7,7 @@ from django.utils.functional import SimpleLazyObject
 
 from leads.events import LiveToken, current_token
 from leads.roles import ACTIONS, can, user_role
+from leads.sources import get_source
 
 
 def _token(request: HttpRequest) -> LiveToken:
@@ -25,3 +26,11 @@ def perms_ui(request: HttpRequest) -> dict[str, Any]:
         "user_role": SimpleLazyObject(lambda: user_role(user) or ""),
         "live_token": SimpleLazyObject(lambda: _token(request)),
     }
+
+
+def source_health(request: HttpRequest) -> dict[str, Any]:
+    """`source_health`: why and since when the lead source is failing (None while it answers).
+
+    Lazy, so pages that do not show it cost nothing; for MoltFlow it is one shared-cache read.
+    """
+    return {"source_health": SimpleLazyObject(lambda: get_source().health() or "")}

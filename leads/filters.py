@@ -162,5 +162,6 @@ def lead_query(state: TableState, *, sort: str | None = None) -> LeadQuery:
         search=state.q or None,
         detected_from=_start_of(state.detected_from),
         detected_to=_start_of(state.detected_to + timedelta(days=1) if state.detected_to else None),
+        ids=state.ids,
         sort=sort or state.sort,
     )

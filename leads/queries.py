@@ -1,6 +1,7 @@
 """Read-side helpers over the store: the one definition of the leads filters."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db.models import QuerySet
@@ -17,8 +18,12 @@ def leads_matching(
     search: str | None = None,
     detected_from: datetime | None = None,
     detected_to: datetime | None = None,
+    ids: Sequence[uuid.UUID] = (),
 ) -> QuerySet[Lead]:
-    """Leads filtered as CONTRACT §1 describes (`search`: name, phone or keyword, any case)."""
+    """Leads filtered as CONTRACT §1 describes (`search`: name, phone or keyword, any case).
+
+    `ids` (the dashboard's own filter, not the API's) keeps only those leads.
+    """
     leads = Lead.objects.select_related("source_group")
     if status:
         leads = leads.filter(lead_status=status)
@@ -31,4 +36,6 @@ def leads_matching(
         leads = leads.filter(lead_detected_at__gte=detected_from)
     if detected_to:
         leads = leads.filter(lead_detected_at__lt=detected_to)
+    if ids:
+        leads = leads.filter(pk__in=ids)
     return leads

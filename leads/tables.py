@@ -19,12 +19,13 @@ from leads.templatetags.leads_ui import highlight, phone_display, wa_link
 SORT_KEY_BY_COLUMN: dict[str, str] = {
     "contact": "contact_name",
     "status": "status",
+    "group": "group_name",
     "detected": "detected_at",
 }
 
 
 class LeadTable(tables.Table):
-    """Contact, status, group, keyword, preview and detected time of each lead."""
+    """Contact, status, group, keyword, preview, detected time and message count of a lead."""
 
     contact = tables.Column(verbose_name="Contact", accessor="contact_name", empty_values=())
     status = tables.TemplateColumn(
@@ -36,6 +37,8 @@ class LeadTable(tables.Table):
     keyword = tables.Column(verbose_name="Keyword", accessor="matched_keyword")
     preview = tables.Column(verbose_name="Message", accessor="message_preview", empty_values=())
     detected = tables.Column(verbose_name="Detected", accessor="detected_at")
+    # None when the source's list does not carry it (MoltFlow's): a dash, not a made-up 0.
+    message_count = tables.Column(verbose_name="Messages", accessor="message_count", default="—")
 
     class Meta:
         orderable = False  # the source sorts; the page builds the header links (see headers())

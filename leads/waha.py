@@ -7,6 +7,7 @@ transaction. Nothing above it reads WAHA's JSON.
 
 import hashlib
 import hmac
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +28,9 @@ SIGNATURE_ALGORITHMS: dict[str, Callable[..., Any]] = {
     "sha256": hashlib.sha256,
 }
 MESSAGE_EVENTS = frozenset({"message", "message.any"})
-SESSION_STATUSES = frozenset({"STOPPED", "STARTING", "SCAN_QR_CODE", "WORKING", "FAILED"})
+# CONTRACT §2 lists STOPPED, STARTING, SCAN_QR_CODE, WORKING and FAILED. A newer WAHA may
+# add others: those are kept as sent (a session status is only shown), if they look like one.
+_STATUS_SHAPE = re.compile(r"[A-Z][A-Z_]{0,19}")
 
 
 class WahaPayloadError(Exception):
@@ -114,8 +117,8 @@ def parse_event(data: object) -> WahaEvent | None:
         raise WahaPayloadError("The payload must be a JSON object.")
     if kind == "session.status":
         status = payload.get("status")
-        if not isinstance(status, str) or status not in SESSION_STATUSES:
-            raise WahaPayloadError(f"Unknown session status: {str(status)[:40]!r}.")
+        if not isinstance(status, str) or not _STATUS_SHAPE.fullmatch(status):
+            raise WahaPayloadError(f"Not a session status: {str(status)[:40]!r}.")
         return WahaEvent(kind=kind, session_name=session_name, me_jid=me_jid, status=status)
     return WahaEvent(
         kind=kind,

@@ -243,3 +243,14 @@ def test_a_wrong_method_on_a_known_path_is_a_json_405_naming_the_allowed_ones(db
     assert response.status_code == 405
     assert response.json() == {"detail": "DELETE is not allowed here; use GET."}
     assert response["Allow"] == "GET"
+
+
+
+def test_patching_the_status_of_a_lead_called_bulk_is_the_bulk_routes_405(api):
+    # "/leads/bulk/status" is also the bulk route (POST only); the document says 405.
+    response = api.patch(
+        "/api/v2/leads/bulk/status", {"status": "contacted"}, content_type="application/json"
+    )
+
+    assert response.status_code == 405
+    assert response.json() == {"detail": "PATCH is not allowed here; use POST."}

@@ -464,3 +464,63 @@ def test_times_are_read_with_their_zone(fake: FakeTime) -> None:
     page = MoltflowSource(make_client(Upstream(ok(body)), fake)).list_leads(LeadQuery())
     assert page.rows[0].detected_at == datetime(2026, 11, 25, 8, tzinfo=UTC)
     assert page.rows[0].detected_at - datetime(2026, 11, 25, 8, tzinfo=UTC) == timedelta(0)
+
+
+# --- an outage after good answers: the last good data, marked stale -----------------------
+
+
+def test_during_an_outage_a_read_answers_with_the_last_good_data(fake: FakeTime) -> None:
+    page = {"leads": [lead_json(contact_name="Dana")], "total": 1, "limit": 50, "offset": 0}
+    upstream = Upstream(ok(page), error(500, "database on fire"))
+    client = make_client(upstream, fake)
+    source = MoltflowSource(client)
+    assert source.health() is None
+    assert source.list_leads(LeadQuery()).rows[0].contact_name == "Dana"
+
+    fake.now += 10
+    client.invalidate()  # as when the short cache has expired
+    again = source.list_leads(LeadQuery())
+
+    assert upstream.calls == 2
+    assert again.rows[0].contact_name == "Dana"
+    health = source.health()
+    assert health is not None
+    assert "500" in health.detail
+    assert health.since == datetime.fromtimestamp(fake.now, UTC)
+
+
+def test_a_read_never_answered_before_still_fails_during_an_outage(fake: FakeTime) -> None:
+    upstream = Upstream(error(500, "database on fire"))
+    source = MoltflowSource(make_client(upstream, fake))
+
+    with pytest.raises(Unavailable):
+        source.list_leads(LeadQuery())
+    assert source.health() is not None
+
+
+def test_the_outage_is_over_once_the_upstream_answers_again(fake: FakeTime) -> None:
+    page = {"leads": [], "total": 0, "limit": 50, "offset": 0}
+    upstream = Upstream(error(500), ok(page))
+    client = make_client(upstream, fake)
+    source = MoltflowSource(client)
+    with pytest.raises(Unavailable):
+        source.list_leads(LeadQuery())
+
+    client.invalidate()
+    source.list_leads(LeadQuery())
+
+    assert source.health() is None
+
+
+def test_while_it_is_down_a_read_is_one_short_probe(fake: FakeTime) -> None:
+    upstream = Upstream(httpx.ConnectError("refused"))
+    client = make_client(upstream, fake)
+    with pytest.raises(Unavailable):
+        client.get("/leads", cached=False)
+    assert upstream.calls == client.max_attempts
+
+    with pytest.raises(Unavailable):
+        client.get("/leads", cached=False)
+
+    assert upstream.calls == client.max_attempts + 1
+    assert upstream.requests[-1].extensions["timeout"]["connect"] < client.timeout.connect

@@ -190,6 +190,53 @@ def test_it_filters_by_status_group_and_search(source: LeadSource, world: World)
     assert listed(status=Status.NEW, search="haddad") == []
 
 
+def test_it_lists_only_the_leads_asked_for_by_id(source: LeadSource, world: World) -> None:
+    # The table's "show the leads not moved" link: a short list of ids, some maybe gone.
+    asked = (world.ivan.id, uuid.uuid4(), world.dana.id, world.yael.id)
+    page = source.list_leads(LeadQuery(ids=asked))
+    assert ids(page.rows) == [world.dana.id, world.yael.id, world.ivan.id]
+    assert (page.total, page.has_next) == (3, False)
+    second = source.list_leads(LeadQuery(ids=asked), offset=1, limit=1)
+    assert ids(second.rows) == [world.yael.id]
+    assert (second.total, second.has_next) == (3, True)
+    # The other filters narrow the same set, and the counts per status ignore the status.
+    assert ids(source.list_leads(LeadQuery(ids=asked, status=Status.QUALIFIED)).rows) == [
+        world.yael.id
+    ]
+    assert ids(source.list_leads(LeadQuery(ids=asked, search="ИЩУ")).rows) == [world.ivan.id]
+    assert source.count_by_status(LeadQuery(ids=asked, status=Status.NEW)) == {
+        Status.NEW: 1,
+        Status.CONTACTED: 0,
+        Status.QUALIFIED: 1,
+        Status.CONVERTED: 1,
+        Status.LOST: 0,
+    }
+
+
+def test_an_id_list_longer_than_the_source_looks_up_is_refused(
+    source: LeadSource, world: World
+) -> None:
+    capabilities = source.capabilities()
+    assert "ids" in capabilities.filters
+    if capabilities.max_ids is None:
+        many = tuple(uuid.uuid4() for _ in range(150)) + (world.omar.id,)
+        assert ids(source.list_leads(LeadQuery(ids=many)).rows) == [world.omar.id]
+        return
+    too_many = tuple(uuid.uuid4() for _ in range(capabilities.max_ids)) + (world.omar.id,)
+    with pytest.raises(Unsupported):
+        source.list_leads(LeadQuery(ids=too_many))
+
+
+def test_a_listed_lead_carries_its_message_count_unless_the_list_has_none(
+    source: LeadSource, world: World
+) -> None:
+    Lead.objects.filter(pk=world.omar.pk).update(message_count=4)
+    row = next(row for row in source.list_leads(LeadQuery()).rows if row.id == world.omar.id)
+    # MoltFlow's list of leads does not carry the count (only its detail does): unknown, not 0.
+    assert row.message_count == (None if source.name == "moltflow" else 4)
+    assert source.get_lead(world.omar.id).message_count == 4
+
+
 def test_it_counts_leads_per_status(source: LeadSource, world: World) -> None:
     assert source.count_by_status() == {
         Status.NEW: 1,
@@ -405,6 +452,15 @@ def test_every_sort_is_either_applied_or_refused(source: LeadSource, world: Worl
             assert names == sorted(names, key=str.casefold)
         if sort == "detected_at":
             assert ids(rows) == world.newest_first[::-1]
+        if sort == "group_name":
+            # Berlin Wohnungen before Real Estate IL, newest first within each group.
+            assert ids(rows) == [
+                world.yael.id,
+                world.ivan.id,
+                world.dana.id,
+                world.omar.id,
+                world.lina.id,
+            ]
 
 
 def test_every_filter_is_either_applied_or_refused(source: LeadSource, world: World) -> None:

@@ -3,15 +3,20 @@
 import csv
 import io
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from leads import client as moltflow_client
 from leads.models import Account, CustomGroup, CustomGroupMember, Lead, Plan
 from leads.roles import MANAGER, set_user_role
-from tests.factories import make_group, make_lead
+from tests.factories import make_api_key, make_group, make_lead
+from tests.inprocess import BASE_URL, wsgi_transport
 
 HTMX = {"HX-Request": "true"}
 TABLE = "/leads/"
@@ -149,6 +154,64 @@ def test_it_sorts_by_name(staff_client: Client) -> None:
     assert body.index("Zed") < body.index("Amy")
 
 
+def test_it_sorts_by_group_name(staff_client: Client) -> None:
+    make_lead(make_group(name="Zurich flats"), name="Zoe")
+    make_lead(make_group(name="amsterdam rooms"), name="Ari")
+    response = staff_client.get(TABLE, {"sort": "group_name"})
+    body = response.content.decode()
+    assert body.index("Ari") < body.index("Zoe")
+    assert 'aria-sort="ascending"' in body
+    assert "sort=-group_name" in body  # the heading's next click reverses it
+    body = staff_client.get(TABLE, {"sort": "-group_name"}).content.decode()
+    assert body.index("Zoe") < body.index("Ari")
+
+
+def test_it_shows_each_leads_message_count(staff_client: Client) -> None:
+    make_lead(name="Chatty")
+    Lead.objects.update(message_count=7)
+    response = staff_client.get(TABLE)
+    assert "Messages" in [header.label for header in response.context["headers"]]
+    assert 'data-label="Messages">7</td>' in response.content.decode()
+
+
+@pytest.fixture
+def moltflow(settings: Any, db: None) -> Iterator[None]:
+    """The table reads the project's own /api/v2 as if it were MoltFlow (in process)."""
+    _, raw_key = make_api_key()
+    settings.LEADS_SOURCE = "moltflow"
+    settings.MOLTFLOW_API_URL = BASE_URL
+    settings.MOLTFLOW_API_KEY = raw_key
+    cache.clear()
+    moltflow_client.install_transport(wsgi_transport())
+    yield
+    moltflow_client.install_transport(None)
+
+
+def test_on_moltflow_an_unknown_message_count_is_a_dash_and_groups_do_not_sort(
+    staff_client: Client, moltflow: None
+) -> None:
+    make_lead(name="Remote Rina")
+    response = staff_client.get(TABLE, {"sort": "group_name"})
+    body = response.content.decode()
+    assert "Remote Rina" in body
+    assert 'data-label="Messages">—</td>' in body
+    group_heading = next(h for h in response.context["headers"] if h.name == "group")
+    assert group_heading.sort is None  # a plain heading, not a link MoltFlow would refuse
+    assert response.context["sort_label"] == "newest first"
+
+
+def test_on_moltflow_the_not_moved_link_shows_exactly_those_leads(
+    staff_client: Client, moltflow: None
+) -> None:
+    group = make_group()
+    wanted = [make_lead(group, name=f"Wanted {n}") for n in range(3)]
+    make_lead(group, name="Someone else")
+    response = staff_client.get(TABLE, {"ids": ",".join(str(lead.id) for lead in wanted)})
+    assert sorted(row.id for row in response.context["rows"]) == sorted(lead.id for lead in wanted)
+    assert response.context["matching_count"] == 3
+    assert "Someone else" not in response.content.decode()
+
+
 def test_it_pages(staff_client: Client) -> None:
     group = make_group()
     for n in range(30):
@@ -221,6 +284,37 @@ def test_bulk_change_reports_what_was_not_moved(staff_client: Client) -> None:
     # The link shows exactly the lead that was not moved.
     not_moved = staff_client.get(TABLE, {"ids": str(final.id)})
     assert [row.id for row in not_moved.context["rows"]] == [final.id]
+    assert not_moved.context["matching_count"] == 1
+
+
+@pytest.mark.parametrize("picked", [1, 100])
+def test_the_not_moved_link_costs_the_same_queries_for_1_or_100_leads(
+    staff_client: Client, django_assert_max_num_queries, picked: int
+) -> None:
+    group = make_group()
+    leads = Lead.objects.bulk_create(
+        [
+            Lead(source_group=group, contact_jid=f"{n}@c.us", contact_name=f"Lead {n}")
+            for n in range(picked + 5)
+        ]
+    )
+    wanted = [lead.id for lead in leads[:picked]]
+    with django_assert_max_num_queries(14):
+        response = staff_client.get(TABLE, {"ids": ",".join(map(str, wanted)), "page_size": 100})
+    assert sorted(row.id for row in response.context["rows"]) == sorted(wanted)
+
+
+def test_the_not_moved_link_pages_like_any_other_filter(staff_client: Client) -> None:
+    group = make_group()
+    picked = [make_lead(group, name=f"Picked {n}").id for n in range(30)]
+    make_lead(group, name="Not picked")
+    query = {"ids": ",".join(map(str, picked)), "page_size": 25}
+    first = staff_client.get(TABLE, query)
+    assert len(first.context["rows"]) == 25 and first.context["has_next"]
+    assert "Showing 30 leads picked by id" in first.content.decode()
+    second = staff_client.get(TABLE, {**query, "page": 2})
+    shown = [row.id for row in [*first.context["rows"], *second.context["rows"]]]
+    assert sorted(shown) == sorted(picked)
 
 
 def test_bulk_select_across_moves_every_matching_lead(staff_client: Client) -> None:

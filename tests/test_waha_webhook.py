@@ -244,8 +244,16 @@ def test_it_refuses_get(client):
 
 
 @pytest.mark.django_db
-def test_an_unknown_session_status_is_a_400(client):
-    response = post(client, envelope("session.status", {"status": "DANCING"}))
+def test_a_status_a_newer_waha_invented_is_kept_as_sent(client):
+    response = post(client, envelope("session.status", {"status": "PAIRING_CODE"}))
+
+    assert response.status_code == 200
+    assert Session.objects.get(name="default").status == "PAIRING_CODE"
+
+
+@pytest.mark.django_db
+def test_a_session_status_that_is_not_one_is_a_400(client):
+    response = post(client, envelope("session.status", {"status": "<b>working</b>"}))
 
     assert response.status_code == 400
 

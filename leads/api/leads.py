@@ -141,7 +141,8 @@ def get_lead(request: HttpRequest, lead_id: UUID) -> dict[str, Any]:
 
 @router.patch(
     "/leads/{lead_id}/status",
-    response={200: LeadDetailOut, 400: ErrorOut, 404: ErrorOut, **ERRORS},
+    # 405: "/leads/bulk/status" is the bulk route, which takes POST only.
+    response={200: LeadDetailOut, 400: ErrorOut, 404: ErrorOut, 405: ErrorOut, **ERRORS},
     auth=MANAGE,
 )
 def update_status(request: HttpRequest, lead_id: UUID, body: StatusIn) -> dict[str, Any]:

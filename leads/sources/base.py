@@ -23,6 +23,7 @@ from leads.sources.records import (
     Page,
     Reciprocity,
     SessionRecord,
+    SourceHealth,
 )
 
 
@@ -35,6 +36,14 @@ class LeadSource(Protocol):
     """
 
     name: str
+
+    def health(self) -> SourceHealth | None:
+        """None while the source answers; otherwise why and since when it does not.
+
+        While it does not, reads may answer with the last good data they had: a screen
+        showing data should say it is stale when this is not None.
+        """
+        ...
 
     def capabilities(self) -> Capabilities:
         """Sorts, filters, bulk and export availability, and the plan's name."""

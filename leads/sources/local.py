@@ -53,6 +53,7 @@ from leads.sources.records import (
     Page,
     Reciprocity,
     SessionRecord,
+    SourceHealth,
     StatusChangeRecord,
 )
 
@@ -70,6 +71,10 @@ _ORDERINGS: dict[str, tuple[Any, ...]] = {
     "-status": (_PIPELINE_ORDER.desc(), *NEWEST_FIRST),
     "-score": ("-lead_score", *NEWEST_FIRST),
     "score": ("lead_score", *NEWEST_FIRST),
+    # The group is joined for every row already (select_related), so this adds no query;
+    # bench_table measures it at 100,000 leads.
+    "group_name": (Lower("source_group__name").asc(), *NEWEST_FIRST),
+    "-group_name": (Lower("source_group__name").desc(), *NEWEST_FIRST),
 }
 MAX_PAGE_SIZE = 500
 
@@ -88,6 +93,7 @@ def lead_record(lead: Lead) -> LeadRecord:
         matched_keyword=lead.matched_keyword,
         message_preview=lead.message_preview,
         monitor_mode=lead.monitor_mode,
+        message_count=lead.message_count,
     )
 
 
@@ -117,6 +123,10 @@ class LocalSource:
 
     # --- reading ------------------------------------------------------------------------
 
+    def health(self) -> SourceHealth | None:
+        """The store is this process's own database: there is no upstream to lose."""
+        return None
+
     def capabilities(self) -> Capabilities:
         """Everything the store can do, gated by the mirrored account's plan."""
         plan = Account.current().plan
@@ -139,6 +149,7 @@ class LocalSource:
             search=query.search,
             detected_from=query.detected_from,
             detected_to=query.detected_to,
+            ids=query.ids,
         )
 
     def _ordering(self, sort: str) -> tuple[Any, ...]:
@@ -201,7 +212,6 @@ class LocalSource:
         record = lead_record(lead)
         return LeadDetail(
             **{name: getattr(record, name) for name in record.__dataclass_fields__},
-            message_count=lead.message_count,
             session_id=lead.source_group.session_id,
             updated_at=lead.updated_at,
             history=tuple(_history_record(change) for change in changes),

@@ -4,20 +4,27 @@ The upstream lists leads newest first and filters by status, group and search on
 sorts and the date filters would need every page, so they are reported unavailable in
 `capabilities()` and refused with `Unsupported` rather than applied to one page.
 
+The upstream has no id filter either. `ids` (the table's "leads not moved" link) is answered
+with one cached `GET /leads/{id}` per id, at most `IDS_MAX` of them (`capabilities().max_ids`),
+because every call counts against the plan's per-minute rate limit; the other filters are
+then applied to that complete set, never to one page. Exporting by ids is refused.
+The upstream's list of leads carries no `message_count`, so list rows leave it None.
+
 JSON becomes records here and nowhere else; a response missing a field is `Unavailable`.
 """
 
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
 
 from leads.client import MoltflowClient, transition_from_detail
 from leads.events import announce_status_changed
-from leads.models import PLAN_LIMITS, PLANS_WITH_BULK
+from leads.models import PLAN_LIMITS, PLANS_WITH_BULK, build_search_text
 from leads.pipeline import STATUSES, Status, is_status
 from leads.services import Actor, unique_ids
 from leads.sources.errors import NotFound, SourceError, StaleStatus, Unsupported
@@ -38,6 +45,7 @@ from leads.sources.records import (
     Page,
     Reciprocity,
     SessionRecord,
+    SourceHealth,
 )
 
 logger = logging.getLogger(__name__)
@@ -45,7 +53,9 @@ logger = logging.getLogger(__name__)
 UPSTREAM_PAGE_MAX = 100
 UPSTREAM_BULK_MAX = 1000
 SORTS = frozenset({SORT_NEWEST})
-FILTERS = frozenset({"status", "source_group_id", "search"})
+FILTERS = frozenset({"status", "source_group_id", "search", "ids"})
+# One upstream call per id: kept well under the smallest bulk plan's 40 calls a minute.
+IDS_MAX = 20
 # The plan is not in the API; its per-minute rate limit (CONTRACT §1) names it.
 PLAN_BY_RATE = {limits["rate"]: str(plan) for plan, limits in PLAN_LIMITS.items()}
 
@@ -105,7 +115,11 @@ def parse_lead_detail(data: Any) -> LeadDetail:
     record = parse_lead(data)
     try:
         return LeadDetail(
-            **{name: getattr(record, name) for name in record.__dataclass_fields__},
+            **{
+                name: getattr(record, name)
+                for name in record.__dataclass_fields__
+                if name != "message_count"
+            },
             message_count=int(data["message_count"]),
             session_id=uuid.UUID(str(data["session_id"])),
             updated_at=parse_datetime(data["updated_at"]),
@@ -204,8 +218,44 @@ class MoltflowSource:
         unsupported = query.filters_used() - FILTERS
         if unsupported:
             raise Unsupported(f"MoltFlow cannot filter leads by {', '.join(sorted(unsupported))}.")
+        if len(set(query.ids)) > IDS_MAX:
+            raise Unsupported(f"MoltFlow can look up at most {IDS_MAX} leads by id at once.")
+
+    def _by_ids(self, query: LeadQuery) -> list[LeadRecord]:
+        """The listed leads that exist and match the query's other filters, newest first.
+
+        The set is complete (every id is read), so filtering it here is the true answer.
+        Search matches what the mirror's does: a casefolded substring of name, phone, keyword.
+        """
+        needle = (query.search or "").strip().casefold()
+        rows: list[LeadRecord] = []
+        for lead_id in dict.fromkeys(query.ids):
+            try:
+                lead = self.get_lead(lead_id)
+            except NotFound:
+                continue  # deleted since the link was made: nothing to show
+            if query.status and lead.status != query.status:
+                continue
+            if query.source_group_id and lead.source_group.id != query.source_group_id:
+                continue
+            found = build_search_text(lead.contact_name, lead.contact_phone, lead.matched_keyword)
+            if needle and needle not in found:
+                continue
+            rows.append(lead)
+        rows.sort(key=lambda row: (row.detected_at, row.id), reverse=True)
+        return rows
 
     # --- reading ----------------------------------------------------------------------------
+
+    def health(self) -> SourceHealth | None:
+        """Whether MoltFlow is failing right now (shared by every process), and since when."""
+        state = self.client.health()
+        if state is None or state.down_since is None:
+            return None
+        return SourceHealth(
+            detail=state.down_detail or "MoltFlow did not answer.",
+            since=datetime.fromtimestamp(state.down_since, UTC),
+        )
 
     def capabilities(self) -> Capabilities:
         """What the account can do; the plan is read from its rate limit when it sends one."""
@@ -226,6 +276,7 @@ class MoltflowSource:
             bulk=gated,
             export=gated,
             max_page_size=UPSTREAM_PAGE_MAX * 5,
+            max_ids=IDS_MAX,
             history=False,
             atomic_stale_check=False,
             rate_limit_per_minute=state.limit,
@@ -253,6 +304,15 @@ class MoltflowSource:
         self._check_query(query)
         if offset < 0 or limit < 1:
             raise Unsupported("Page must have offset >= 0 and at least one row.")
+        if query.ids:
+            found = self._by_ids(query)
+            return Page(
+                rows=tuple(found[offset : offset + limit]),
+                offset=offset,
+                limit=limit,
+                total=len(found),
+                has_next=offset + limit < len(found),
+            )
         rows: list[LeadRecord] = []
         total = 0
         position = offset
@@ -283,9 +343,12 @@ class MoltflowSource:
         )
 
     def count_by_status(self, query: LeadQuery | None = None) -> dict[Status, int]:
-        """One cached `limit=1` call per status, reading its `total`."""
+        """One cached `limit=1` call per status, reading its `total` (by ids: counted here)."""
         query = query or LeadQuery()
         self._check_query(query)
+        if query.ids:
+            found = self._by_ids(replace(query, status=None))
+            return {status: sum(row.status == status for row in found) for status in STATUSES}
         counts: dict[Status, int] = {}
         for status in STATUSES:
             _, total = self._page({**_query_params(query), "status": status.value, "limit": 1})
@@ -431,6 +494,8 @@ class MoltflowSource:
         if fmt not in EXPORT_FORMATS:
             raise Unsupported(f"Cannot export as {fmt!r}.")
         self._check_query(query)
+        if query.ids:
+            raise Unsupported("MoltFlow's export cannot pick leads by id; export without it.")
         body = self.client.stream(f"/leads/export/{fmt}", _query_params(query))
         return ExportStream(content_type=body.content_type, filename=f"leads.{fmt}", chunks=body)
 

@@ -19,6 +19,8 @@ SORT_KEYS: tuple[str, ...] = (
     "-status",
     "-score",
     "score",
+    "group_name",
+    "-group_name",
 )
 FILTER_NAMES: tuple[str, ...] = (
     "status",
@@ -26,6 +28,7 @@ FILTER_NAMES: tuple[str, ...] = (
     "search",
     "detected_from",
     "detected_to",
+    "ids",
 )
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "json")
 
@@ -39,11 +42,13 @@ class LeadQuery:
     search: str | None = None
     detected_from: datetime | None = None
     detected_to: datetime | None = None
+    # Only these leads (the ones a bulk action did not move); empty means no id filter.
+    ids: tuple[uuid.UUID, ...] = ()
     sort: str = SORT_NEWEST
 
     def filters_used(self) -> frozenset[str]:
         """The names of the filters this query sets (to check against capabilities)."""
-        used = {name for name in FILTER_NAMES if getattr(self, name) not in (None, "")}
+        used = {name for name in FILTER_NAMES if getattr(self, name) not in (None, "", ())}
         if self.search is not None and not self.search.strip():
             used.discard("search")
         return frozenset(used)
@@ -70,6 +75,9 @@ class LeadRecord:
     matched_keyword: str | None
     message_preview: str
     monitor_mode: str
+    # Matching messages seen from this contact in this group; None when the source's list
+    # does not carry it (MoltFlow's list of leads does not, only its detail does).
+    message_count: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +92,7 @@ class StatusChangeRecord:
 
 @dataclass(frozen=True, kw_only=True)
 class LeadDetail(LeadRecord):
-    message_count: int
+    message_count: int  # always known in detail
     session_id: uuid.UUID
     updated_at: datetime
     # Empty when the source does not keep history (capabilities.history says which).
@@ -183,6 +191,14 @@ class ExportStream:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SourceHealth:
+    """The upstream is failing: what shows on screen is the last good data, marked stale."""
+
+    detail: str
+    since: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class Capabilities:
     """What a source can do, so views show only controls that work."""
 
@@ -194,6 +210,8 @@ class Capabilities:
     export: bool
     export_formats: frozenset[str] = field(default_factory=lambda: frozenset(EXPORT_FORMATS))
     max_page_size: int = 100
+    # How many ids the `ids` filter takes at once; None: as many as a URL carries.
+    max_ids: int | None = None
     history: bool = False
     # True when "move only if still X" is checked atomically with the move itself.
     atomic_stale_check: bool = False

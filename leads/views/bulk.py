@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from leads.detection import clean_text
 from leads.filters import MAX_IDS_IN_URL
 from leads.pipeline import Status, is_status, refusal_reason
 from leads.roles import MANAGER, role_required
@@ -78,14 +79,18 @@ def status_outcome_message(outcome: BulkOutcome, target: Status) -> str:
     return text
 
 
-def _report_status_change(request: HttpRequest, outcome: BulkOutcome, target: Status) -> None:
+def _report_status_change(
+    request: HttpRequest, outcome: BulkOutcome, target: Status, max_ids: int | None
+) -> None:
     text = status_outcome_message(outcome, target)
     if not outcome.failed:
         messages.success(request, text + ".")
         return
-    not_moved = [str(failure.lead_id) for failure in outcome.failed][:MAX_IDS_IN_URL]
+    # The link filters by `ids`: no more than a URL carries, nor than the source looks up.
+    cap = min(MAX_IDS_IN_URL, max_ids or MAX_IDS_IN_URL)
+    not_moved = [str(failure.lead_id) for failure in outcome.failed][:cap]
     link = reverse("leads:table") + "?" + urlencode({"ids": ",".join(not_moved)})
-    shown = "" if len(outcome.failed) <= MAX_IDS_IN_URL else f" (the first {MAX_IDS_IN_URL})"
+    shown = "" if len(outcome.failed) <= cap else f" (the first {cap})"
     messages.warning(
         request,
         format_html('{}. <a href="{}">Show the leads not moved{}</a>', text, link, shown),
@@ -149,7 +154,9 @@ def leads_bulk(request: HttpRequest) -> HttpResponse:
                 messages.error(request, "Choose a status to move the leads to.")
                 return back
             outcome = source.bulk_change_status(ids, Status(target), actor=user_actor(request.user))
-            _report_status_change(request, outcome, Status(target))
+            _report_status_change(
+                request, outcome, Status(target), table_request.capabilities.max_ids
+            )
         else:
             _add_to_group(request, source, ids)
     except NotFound as missing:
@@ -161,7 +168,7 @@ def leads_bulk(request: HttpRequest) -> HttpResponse:
 
 def _add_to_group(request: HttpRequest, source: LeadSource, ids: list[uuid.UUID]) -> None:
     group_id = request.POST.get("custom_group", "")
-    new_name = request.POST.get("new_group_name", "").strip()
+    new_name = clean_text(request.POST.get("new_group_name", "")).strip()  # NUL: see clean_text
     if group_id:
         try:
             group_uuid = uuid.UUID(group_id)

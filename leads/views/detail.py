@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
+from leads.detection import clean_text
 from leads.pipeline import Status, is_status, refusal_reason
 from leads.roles import REP, VIEWER, role_required
 from leads.sources import get_source, user_actor
@@ -117,7 +118,8 @@ def lead_change_status(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse
     expected = request.POST.get("expected_status", "")
     if not is_status(target) or (expected and not is_status(expected)):
         return HttpResponseBadRequest("Unknown status.")
-    reason = " ".join(request.POST.get("reason", "").split())[: board.REASON_MAX_LENGTH]
+    # clean_text drops NUL, which PostgreSQL cannot store (a 500 otherwise).
+    reason = " ".join(clean_text(request.POST.get("reason", "")).split())[: board.REASON_MAX_LENGTH]
     source = get_source()
     outcome: dict[str, str] = {"id": str(lead_id), "status": target}
     try:

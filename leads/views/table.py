@@ -1,6 +1,5 @@
 """`/leads/`: the leads table — filters, search, sort, pages, counts per status."""
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +13,8 @@ from leads.pipeline import STATUSES, Status, allowed_targets, sources_of
 from leads.roles import VIEWER, can, role_required
 from leads.sources import get_source
 from leads.sources.base import LeadSource
-from leads.sources.errors import NotFound, SourceError
-from leads.sources.records import Capabilities, LeadQuery, LeadRecord
+from leads.sources.errors import SourceError
+from leads.sources.records import SORT_NEWEST, Capabilities, LeadQuery, LeadRecord
 from leads.tables import LeadTable, headers
 from leads.views.rendering import render_region
 
@@ -29,6 +28,8 @@ SORT_LABELS = {
     "-status": "by status, reverse pipeline order",
     "-score": "highest score first",
     "score": "lowest score first",
+    "group_name": "by group, A to Z",
+    "-group_name": "by group, Z to A",
 }
 
 
@@ -48,7 +49,8 @@ def read_table_request(data: QueryDict, source: LeadSource) -> TableRequest:
     group_choices = [(str(group.id), group.name) for group in source.list_groups()]
     filterset = LeadFilter(data, group_choices=group_choices)
     state = table_state(data, filterset)
-    sort = state.sort if capabilities.supports_sort(state.sort) else None
+    # Not None: `lead_query` would read None as "the URL's sort", the one refused here.
+    sort = state.sort if capabilities.supports_sort(state.sort) else SORT_NEWEST
     return TableRequest(filterset, state, lead_query(state, sort=sort), capabilities)
 
 
@@ -80,31 +82,16 @@ def matching_total(counts: dict[Status, int], status: Status | None) -> int:
     return counts.get(status, 0) if status else sum(counts.values())
 
 
-def _rows_by_id(source: LeadSource, ids: tuple[uuid.UUID, ...]) -> list[LeadRecord]:
-    # The source has no id filter; the list is capped (MAX_IDS_IN_URL) so this stays small.
-    rows: list[LeadRecord] = []
-    for lead_id in ids:
-        try:
-            rows.append(source.get_lead(lead_id))
-        except NotFound:
-            continue
-    return rows
-
-
 def _table_context(request: HttpRequest, source: LeadSource) -> dict[str, Any]:
     table_request = read_table_request(request.GET, source)
     state, query = table_request.state, table_request.query
     capabilities = table_request.capabilities
-    counts: dict[Status, int] = {}
-    page_total: int | None = None
-    has_next = False
-    if state.ids:
-        rows = _rows_by_id(source, state.ids)
-    else:
-        page = source.list_leads(query, offset=state.offset, limit=state.page_size)
-        rows, page_total, has_next = list(page.rows), page.total, page.has_next
-        counts = source.count_by_status(query)
-    matching = matching_total(counts, query.status) if counts else len(rows)
+    # `?ids=` (the leads a bulk action did not move) is one more filter of the source's.
+    page = source.list_leads(query, offset=state.offset, limit=state.page_size)
+    rows: list[LeadRecord] = list(page.rows)
+    page_total, has_next = page.total, page.has_next
+    counts = source.count_by_status(query)
+    matching = matching_total(counts, query.status)
     present = [status for status in STATUSES if counts.get(status)] or sorted(
         {row.status for row in rows}, key=STATUSES.index
     )

@@ -3,8 +3,27 @@
 // - "select all on this page" checkbox
 // - the bulk status menu offers only statuses valid for at least one ticked lead
 // - the side panel's close button
+// - the nav's Board link follows the filters after htmx pushes a new URL
 (function () {
   "use strict";
+
+  // The server renders the Board link for the URL it served; htmx filtering changes the URL
+  // without re-rendering the nav, so rebuild the link from the address bar, dropping the
+  // parameters the template lists (the board has its own status columns, sort and paging).
+  function syncBoardLink() {
+    var link = document.querySelector("a[data-board-link]");
+    if (!link) return;
+    var params = new URLSearchParams(window.location.search);
+    (link.dataset.dropParams || "").split(" ").forEach(function (name) {
+      if (name) params.delete(name);
+    });
+    var query = params.toString();
+    link.setAttribute("href", link.pathname + (query ? "?" + query : ""));
+  }
+  ["htmx:pushedIntoHistory", "htmx:replacedInHistory", "htmx:historyRestore"].forEach(function (name) {
+    document.addEventListener(name, syncBoardLink);
+  });
+  window.addEventListener("popstate", syncBoardLink);
 
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;

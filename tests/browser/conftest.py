@@ -8,6 +8,7 @@ handing the browser the session cookie of a `force_login`.
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -62,11 +63,17 @@ def browser() -> Iterator["Browser"]:
         browser.close()
 
 
-def signed_in_context(browser: "Browser", base_url: str, user: User) -> "BrowserContext":
-    """A fresh browser context (its own cookies) signed in as `user`."""
+def signed_in_context(
+    browser: "Browser", base_url: str, user: User, **options: Any
+) -> "BrowserContext":
+    """A fresh browser context (its own cookies) signed in as `user`.
+
+    `options` go to `new_context` (a phone's `viewport`, a `device_scale_factor` for zoom).
+    """
     client = Client()
     client.force_login(user)
-    context = browser.new_context(base_url=base_url, viewport={"width": 1400, "height": 900})
+    options = {"viewport": {"width": 1400, "height": 900}, **options}
+    context = browser.new_context(base_url=base_url, **options)
     context.add_cookies(
         [
             {

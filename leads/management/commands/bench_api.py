@@ -8,7 +8,7 @@ with Django's test client (no network, no web server: the numbers are the applic
 the database's). The bulk change is rolled back, so the store is left as it was.
 """
 
-import statistics
+import io
 import time
 import uuid
 from collections.abc import Callable
@@ -23,6 +23,7 @@ from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from leads.bench import BenchRow, print_table, row
 from leads.models import ApiKey, Lead, MonitoredGroup, Session, build_search_text
 from leads.pipeline import Status
 
@@ -42,12 +43,6 @@ class StatementCounter:
         return execute(sql, params, many, context)
 
 
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
-
-
 class Command(BaseCommand):
     help = "Time GET /api/v2/leads and a 1,000-lead bulk status change on N leads."
 
@@ -56,156 +51,188 @@ class Command(BaseCommand):
         parser.add_argument("--runs", type=int, default=50, help="timed requests per variant")
 
     def handle(self, *args: Any, leads: int, runs: int, **options: Any) -> None:
-        self._ensure_leads(leads)
-        key, raw_key = ApiKey.issue("bench_api")
-        try:
-            # Rate limits off: 50 requests a variant would exceed any plan's allowance.
-            with override_settings(MIRROR_RATE_LIMITS=False):
-                client = Client(headers={"X-API-Key": raw_key}, HTTP_HOST="localhost")
-                self._bench_list(client, runs)
-                self._bench_bulk(client)
-        finally:
-            key.delete()
+        ensure_leads(leads, self.stdout.write)
+        print_table(measure(runs, self.stdout.write), self.stdout.write)
 
-    # --- Data ------------------------------------------------------------------------------
 
-    def _ensure_leads(self, wanted: int) -> None:
-        have = Lead.objects.count()
-        if have < wanted:
-            self.stdout.write(f"Store holds {have} leads; seeding up to {wanted}…")
-            started = time.perf_counter()
-            if "seed_demo" in get_commands():
-                call_command("seed_demo", leads=wanted, no_credentials=True, stdout=self.stdout)
-            if Lead.objects.count() < wanted:
-                self._seed_directly(wanted - Lead.objects.count())
-            self.stdout.write(f"Seeded in {time.perf_counter() - started:.1f} s.")
-            if connection.vendor == "postgresql":
-                # Fresh bulk loads have no planner statistics and no visibility map yet:
-                # without this the first runs measure a database nobody would deploy.
-                # (VACUUM cannot run inside a transaction, as under the test suite.)
-                vacuum = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
-                with connection.cursor() as cursor:
-                    cursor.execute(f"{vacuum} leads_lead")
-        self.stdout.write(f"Store: {Lead.objects.count()} leads, vendor {connection.vendor}.")
+# --- Data ----------------------------------------------------------------------------------
 
-    def _seed_directly(self, count: int) -> None:
-        """Plain leads in one group, in batches (when seed_demo is missing or seeds fewer)."""
-        session, _ = Session.objects.get_or_create(name="bench")
-        group, _ = MonitoredGroup.objects.get_or_create(
-            session=session, wa_group_id="120363999999999999@g.us", defaults={"name": "Bench"}
-        )
-        statuses = list(Status)
-        now = timezone.now()
-        batch: list[Lead] = []
-        for index in range(count):
-            phone = f"+1555{uuid.uuid4().int % 10**7:07d}"
-            name = f"Bench lead {index}"
-            batch.append(
-                Lead(
-                    source_group=group,
-                    contact_jid=f"bench-{uuid.uuid4().hex}@lid",
-                    contact_phone=phone,
-                    contact_name=name,
-                    lead_status=statuses[index % len(statuses)],
-                    matched_keyword="price",
-                    lead_detected_at=now - timedelta(seconds=index),
-                    search_text=build_search_text(name, phone, "price"),
-                )
+
+def ensure_leads(wanted: int, log: Callable[[str], object]) -> None:
+    """Make sure the store holds at least `wanted` leads (seed_demo first, then plain ones)."""
+    have = Lead.objects.count()
+    if have < wanted:
+        log(f"Store holds {have} leads; seeding up to {wanted}…")
+        started = time.perf_counter()
+        if "seed_demo" in get_commands():
+            call_command("seed_demo", leads=wanted, no_credentials=True, stdout=io.StringIO())
+        if Lead.objects.count() < wanted:
+            _seed_directly(wanted - Lead.objects.count())
+        log(f"Seeded in {time.perf_counter() - started:.1f} s.")
+        analyze()
+    log(f"Store: {Lead.objects.count()} leads, vendor {connection.vendor}.")
+
+
+def analyze() -> None:
+    """Planner statistics and a visibility map after a bulk load (PostgreSQL only).
+
+    Fresh bulk loads have neither: without this the first runs measure a database nobody
+    would deploy. (VACUUM cannot run inside a transaction, as under the test suite.)
+    """
+    if connection.vendor != "postgresql":
+        return
+    vacuum = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
+    with connection.cursor() as cursor:
+        for table in ("leads_lead", "leads_leadstatuschange"):
+            cursor.execute(f"{vacuum} {table}")
+
+
+def _seed_directly(count: int) -> None:
+    """Plain leads in one group, in batches (when seed_demo is missing or seeds fewer)."""
+    session, _ = Session.objects.get_or_create(name="bench")
+    group, _ = MonitoredGroup.objects.get_or_create(
+        session=session, wa_group_id="120363999999999999@g.us", defaults={"name": "Bench"}
+    )
+    statuses = list(Status)
+    now = timezone.now()
+    batch: list[Lead] = []
+    for index in range(count):
+        phone = f"+1555{uuid.uuid4().int % 10**7:07d}"
+        name = f"Bench lead {index}"
+        batch.append(
+            Lead(
+                source_group=group,
+                contact_jid=f"bench-{uuid.uuid4().hex}@lid",
+                contact_phone=phone,
+                contact_name=name,
+                lead_status=statuses[index % len(statuses)],
+                matched_keyword="price",
+                lead_detected_at=now - timedelta(seconds=index),
+                search_text=build_search_text(name, phone, "price"),
             )
-            if len(batch) == 5000:
-                Lead.objects.bulk_create(batch)
-                batch = []
-        Lead.objects.bulk_create(batch)
+        )
+        if len(batch) == 5000:
+            Lead.objects.bulk_create(batch)
+            batch = []
+    Lead.objects.bulk_create(batch)
 
-    # --- Measurements ----------------------------------------------------------------------
 
-    def _timed(self, call: Callable[[], HttpResponseBase], runs: int) -> tuple[list[float], int]:
-        """Milliseconds per run, after warm-up; and the SQL statements of one run."""
-        for _ in range(3):
-            self._check(call())
+# --- Measurements --------------------------------------------------------------------------
+
+
+def measure(runs: int, log: Callable[[str], object]) -> list[BenchRow]:
+    """Rows for the list endpoint's variants and the bulk status change, on the store as it is.
+
+    Uses a throwaway API key (deleted afterwards); the bulk change is rolled back.
+    """
+    key, raw_key = ApiKey.issue("bench_api")
+    try:
+        # Rate limits off: 50 requests a variant would exceed any plan's allowance.
+        with override_settings(MIRROR_RATE_LIMITS=False):
+            client = Client(headers={"X-API-Key": raw_key}, HTTP_HOST="localhost")
+            log(f"API: {runs} runs per list variant, limit 50 (default)…")
+            rows = _bench_list(client, runs)
+            log("API: bulk status change…")
+            return rows + _bench_bulk(client)
+    finally:
+        key.delete()
+
+
+def _timed(call: Callable[[], HttpResponseBase], runs: int) -> tuple[list[float], int]:
+    """Milliseconds per run, after warm-up; and the SQL statements of one run."""
+    for _ in range(3):
+        _check(call())
+    counter = StatementCounter()
+    with connection.execute_wrapper(counter):
+        _check(call())
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = call()
+        samples.append((time.perf_counter() - started) * 1000)
+        _check(response)
+    return samples, counter.count
+
+
+def _check(response: HttpResponseBase) -> None:
+    if response.status_code != 200:
+        raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
+
+
+def _bench_list(client: Client, runs: int) -> list[BenchRow]:
+    total = Lead.objects.count()
+    sample = Lead.objects.exclude(contact_name=None).order_by("id").first()
+    needle = (sample.contact_name or "a").split()[0] if sample else "a"
+    group_id = sample.source_group_id if sample else None
+    variants: list[tuple[str, dict[str, Any]]] = [
+        ("GET /leads", {}),
+        ("GET /leads?status=contacted", {"status": "contacted"}),
+        (f"GET /leads?search={needle}", {"search": needle}),
+        ("GET /leads?search=<phone digits>", {"search": "50000123"}),
+        ("GET /leads?search=<no match>", {"search": "zzqqxx"}),
+        ("GET /leads?source_group_id=…&status=new", {"source_group_id": group_id, "status": "new"}),
+        ("GET /leads?offset=1000", {"offset": 1000}),
+        (f"GET /leads?offset={max(0, total - 100)} (deep)", {"offset": max(0, total - 100)}),
+    ]
+    # The floor: one lead by id, through the same key check, middleware and serialiser.
+    # What a list variant costs above it is the list query's own cost.
+    floor_label, floor = None, None
+    if sample:
+        floor, statements = _timed(lambda: client.get(f"/api/v2/leads/{sample.id}"), runs)
+        floor_label = "GET /leads/{id}"
+    rows = []
+    if floor is not None:
+        rows.append(row(f"API {floor_label} ({statements} SQL)", "ms", floor))
+    for label, params in variants:
+        params = {name: value for name, value in params.items() if value is not None}
+        samples, statements = _timed(lambda p=params: client.get("/api/v2/leads", p), runs)
+        rows.append(row(f"API {label} ({statements} SQL)", "ms", samples, floor_label, floor))
+    export_runs = max(3, runs // 10)
+    samples, statements = _timed(
+        lambda: _drain(client.get("/api/v2/leads/export/csv")), export_runs
+    )
+    rows.append(row(f"API GET /leads/export/csv, ≤10,000 rows ({statements} SQL)", "ms", samples))
+    return rows
+
+
+def _bulk(client: Client, ids: list[str], runs: int) -> tuple[list[float], int, dict[str, Any]]:
+    """Times of `runs` bulk moves of `ids` to lost, each rolled back; statements of the last."""
+    body = {"lead_ids": ids, "status": Status.LOST.value}
+    samples: list[float] = []
+    statements = 0
+    outcome: dict[str, Any] = {}
+    for _ in range(runs):
         counter = StatementCounter()
-        with connection.execute_wrapper(counter):
-            self._check(call())
-        samples = []
-        for _ in range(runs):
+        with transaction.atomic(), connection.execute_wrapper(counter):
             started = time.perf_counter()
-            response = call()
+            response = client.post("/api/v2/leads/bulk/status", body, "application/json")
             samples.append((time.perf_counter() - started) * 1000)
-            self._check(response)
-        return samples, counter.count
+            _check(response)
+            outcome = response.json()
+            statements = counter.count
+            transaction.set_rollback(True)  # leave the store as it was
+    return samples, statements, outcome
 
-    def _check(self, response: HttpResponseBase) -> None:
-        if response.status_code != 200:
-            raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
 
-    def _report(self, label: str, samples: list[float], statements: int) -> None:
-        self.stdout.write(
-            f"{label:<44} median {statistics.median(samples):8.1f} ms   "
-            f"p95 {_percentile(samples, 0.95):8.1f} ms   {statements:>2} SQL"
-        )
-
-    def _bench_list(self, client: Client, runs: int) -> None:
-        total = Lead.objects.count()
-        sample = Lead.objects.exclude(contact_name=None).order_by("id").first()
-        needle = (sample.contact_name or "a").split()[0] if sample else "a"
-        group_id = sample.source_group_id if sample else None
-        variants: list[tuple[str, dict[str, Any]]] = [
-            ("GET /leads", {}),
-            ("GET /leads?status=contacted", {"status": "contacted"}),
-            (f"GET /leads?search={needle}", {"search": needle}),
-            ("GET /leads?search=<phone digits>", {"search": "50000123"}),
-            ("GET /leads?search=<no match>", {"search": "zzqqxx"}),
-            (
-                "GET /leads?source_group_id=…&status=new",
-                {"source_group_id": group_id, "status": "new"},
-            ),
-            ("GET /leads?offset=1000", {"offset": 1000}),
-            (f"GET /leads?offset={max(0, total - 100)} (deep)", {"offset": max(0, total - 100)}),
+def _bench_bulk(client: Client) -> list[BenchRow]:
+    ids = [
+        str(pk)
+        for pk in Lead.objects.order_by("-lead_detected_at").values_list("id", flat=True)[
+            :BULK_SIZE
         ]
-        self.stdout.write(f"\n{runs} runs each, limit 50 (default):")
-        for label, params in variants:
-            params = {name: value for name, value in params.items() if value is not None}
-            samples, statements = self._timed(lambda p=params: client.get("/api/v2/leads", p), runs)
-            self._report(label, samples, statements)
-        if sample:
-            samples, statements = self._timed(
-                lambda: client.get(f"/api/v2/leads/{sample.id}"), runs
-            )
-            self._report("GET /leads/{id}", samples, statements)
-        export_runs = max(3, runs // 10)
-        samples, statements = self._timed(
-            lambda: _drain(client.get("/api/v2/leads/export/csv")), export_runs
-        )
-        self._report(
-            f"GET /leads/export/csv (10,000 rows, {export_runs} runs)", samples, statements
-        )
-
-    def _bench_bulk(self, client: Client) -> None:
-        ids = [
-            str(pk)
-            for pk in Lead.objects.order_by("-lead_detected_at").values_list("id", flat=True)[
-                :BULK_SIZE
-            ]
-        ]
-        body = {"lead_ids": ids, "status": Status.LOST.value}
-        samples: list[float] = []
-        statements = 0
-        outcome: dict[str, Any] = {}
-        for _ in range(5):
-            counter = StatementCounter()
-            with transaction.atomic(), connection.execute_wrapper(counter):
-                started = time.perf_counter()
-                response = client.post("/api/v2/leads/bulk/status", body, "application/json")
-                samples.append((time.perf_counter() - started) * 1000)
-                self._check(response)
-                outcome = response.json()
-                statements = counter.count
-                transaction.set_rollback(True)  # leave the store as it was
-        self.stdout.write(
-            f"\nPOST /leads/bulk/status, {len(ids)} leads -> lost "
-            f"({outcome.get('updated')} updated, {outcome.get('failed')} refused), 5 runs:"
-        )
-        self._report("  whole request", samples, statements)
+    ]
+    samples, statements, outcome = _bulk(client, ids, 5)
+    # The floor: the same request for one lead. A constant statement count (not one per
+    # lead) is what the bulk path promises.
+    one_samples, one_statements, _ = _bulk(client, ids[:1], 5)
+    label = (
+        f"API POST /leads/bulk/status, {len(ids)} leads -> lost "
+        f"({outcome.get('updated')} moved, {outcome.get('failed')} refused)"
+    )
+    return [
+        row(label, "ms", samples, "same, 1 lead", one_samples),
+        row(label, "SQL stmts", [statements], "same, 1 lead", [one_statements]),
+    ]
 
 
 def _drain(response: HttpResponseBase) -> HttpResponseBase:

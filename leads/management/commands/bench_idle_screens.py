@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from leads.bench import BenchRow, p95, print_table, row
 
 BENCH_USER = "bench-idle-screens"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -140,15 +143,20 @@ async def _screens(
     seconds: float,
     sample: Callable[[], None],
 ) -> Tally:
-    """Run `count` polling screens; `sample()` is called as the window opens and closes."""
+    """Run `count` polling screens; `sample()` is called as the window opens, about once a
+    second through it, and as it closes."""
     now = time.monotonic()
     tally = Tally(window=(now + warmup, now + warmup + seconds))
 
     async def clock() -> None:
         await asyncio.sleep(warmup)
         sample()
-        await asyncio.sleep(seconds)
-        sample()
+        # A sample a second (or fewer, for short windows): each slice gives one CPU and one
+        # memory reading, so the window has a median and a tail, not only a mean.
+        slices = max(1, round(seconds))
+        for _ in range(slices):
+            await asyncio.sleep(seconds / slices)
+            sample()
 
     screens = (
         _screen(base_url, cookies, interval, tally, interval * n / max(count, 1))
@@ -181,13 +189,17 @@ class Command(BaseCommand):
         if options["serve_on"]:
             self._serve(options["serve_on"])
             return
-        # One log line per simulated poll would drown the result (and cost the driver CPU).
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        if not Path("/proc/self/stat").exists():
-            raise CommandError("This benchmark reads /proc: it runs on Linux only.")
-        with tempfile.TemporaryDirectory() as folder:
-            database_url = options["database_url"] or f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-            self._run(database_url, folder, options)
+        rows = measure(
+            screens=options["screens"],
+            seconds=options["seconds"],
+            interval=options["interval"],
+            database_url=options["database_url"],
+            server=options["server"],
+            workers=options["workers"],
+            threads=options["threads"],
+            log=self.stdout.write,
+        )
+        print_table(rows, self.stdout.write)
 
     # --- the server process ------------------------------------------------------------------
 
@@ -203,7 +215,45 @@ class Command(BaseCommand):
         server.set_app(get_wsgi_application())
         server.serve_forever()
 
-    # --- the driver ----------------------------------------------------------------------------
+
+def measure(
+    *,
+    screens: int = 100,
+    seconds: float = 60.0,
+    interval: float = 2.0,
+    database_url: str = "",
+    server: str = "gunicorn",
+    workers: int = 3,
+    threads: int = 4,
+    log: Callable[[str], object],
+) -> list[BenchRow]:
+    """Start the server, open `screens` idle screens for `seconds`, return CPU/memory rows.
+
+    Without `database_url` the server runs on a temporary SQLite file.
+    """
+    # One log line per simulated poll would drown the result (and cost the driver CPU).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not Path("/proc/self/stat").exists():
+        raise CommandError("This benchmark reads /proc: it runs on Linux only.")
+    options = {
+        "screens": screens,
+        "seconds": seconds,
+        "interval": interval,
+        "database_url": database_url,
+        "server": server,
+        "workers": workers,
+        "threads": threads,
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        url = database_url or f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+        return IdleScreensBench(log).run(url, folder, options)
+
+
+class IdleScreensBench:
+    """The driver: prepares the database, runs the server, plays the screens, measures."""
+
+    def __init__(self, log: Callable[[str], object]) -> None:
+        self.log = log
 
     def _environment(self, database_url: str, folder: str) -> dict[str, str]:
         env = dict(os.environ)
@@ -229,10 +279,10 @@ class Command(BaseCommand):
             raise CommandError(f"manage.py {args[0]} failed:\n{done.stderr[-2000:]}")
         return done.stdout
 
-    def _run(self, database_url: str, folder: str, options: dict[str, Any]) -> None:
+    def run(self, database_url: str, folder: str, options: dict[str, Any]) -> list[BenchRow]:
         env = self._environment(database_url, folder)
         password = secrets.token_urlsafe(16)
-        self.stdout.write("Preparing the database and static files (migrate, collectstatic)…")
+        self.log("Preparing the database and static files (migrate, collectstatic)…")
         self._manage(env, "migrate", "--noinput")
         if settings.STATIC_ROOT:  # (test settings serve static files where they are)
             self._manage(env, "collectstatic", "--noinput")
@@ -255,7 +305,7 @@ class Command(BaseCommand):
         base_url = f"http://127.0.0.1:{port}"
         try:
             cookies = self._sign_in(base_url, password, server)
-            self._measure(base_url, cookies, server.pid, options)
+            return self._measure(base_url, cookies, server.pid, options)
         finally:
             server.terminate()
             try:
@@ -318,7 +368,7 @@ class Command(BaseCommand):
 
     def _measure(
         self, base_url: str, cookies: dict[str, str], pid: int, options: dict[str, Any]
-    ) -> None:
+    ) -> list[BenchRow]:
         screens, seconds, interval = options["screens"], options["seconds"], options["interval"]
         vendor = "PostgreSQL" if options["database_url"].startswith("postgres") else "SQLite"
         pids = process_tree(pid)
@@ -327,40 +377,84 @@ class Command(BaseCommand):
             if options["server"] == "gunicorn"
             else "Django's threaded server"
         )
-        self.stdout.write(
+        # The floor: the same server with no screen open, measured just before they open.
+        baseline = min(10.0, max(2.0, seconds / 6))
+        rest_cpu, rest_pss = _at_rest(pids, baseline)
+        self.log(
             f"{screens} idle screens polling /live/events every {interval:g} s for {seconds:g} s "
-            f"({shape}, {len(pids)} processes, {vendor})…"
+            f"({shape}, {len(pids)} processes, {vendor}; {baseline:g} s at rest before)…"
         )
         # Every screen opens and the workers warm up (imports, URL resolver, first queries)
         # before the window opens: the steady cost of idle screens is what is measured.
         warmup = max(interval * 2, 3.0)
-        samples: list[tuple[float, float]] = []
+        samples: list[tuple[float, float, float]] = []
 
         def sample() -> None:
-            samples.append((time.monotonic(), tree_cpu_seconds(pids)))
+            samples.append((time.monotonic(), tree_cpu_seconds(pids), _pss_mb(pids)))
 
-        tally = asyncio.run(_screens(base_url, cookies, screens, interval, warmup, seconds, sample))
-        (t0, cpu0), (t1, cpu1) = samples
+        # In a thread of its own: the caller may already run an event loop (a test process
+        # that drives a browser does), and asyncio.run refuses to nest in one.
+        with ThreadPoolExecutor(max_workers=1) as runner:
+            tally = runner.submit(
+                asyncio.run, _screens(base_url, cookies, screens, interval, warmup, seconds, sample)
+            ).result()
+        (t0, cpu0, _), (t1, cpu1, _) = samples[0], samples[-1]
         elapsed, cpu = t1 - t0, cpu1 - cpu0
+        cpu_percent = [
+            100 * (c1 - c0) / (u1 - u0)
+            for (u0, c0, _), (u1, c1, _) in zip(samples, samples[1:], strict=False)
+        ]
         sizes = [memory_kb(each) for each in pids]
         memory = {
             name: sum(size.get(name, 0) for size in sizes) for name in ("VmRSS", "VmHWM", "Pss")
         }
         polls = sum(tally.statuses.values())
-        latencies = sorted(tally.latencies) or [0.0]
-        p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+        latencies = [latency * 1000 for latency in tally.latencies] or [0.0]
         statuses = ", ".join(f"{code}: {n}" for code, n in sorted(tally.statuses.items()))
-        self.stdout.write(
+        self.log(
             f"Polls: {polls} ({polls / elapsed:.1f}/s; {statuses}), errors: {tally.errors}, "
-            f"latency p50 {statistics.median(latencies) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
+            f"latency p50 {statistics.median(latencies):.1f} ms, p95 {p95(latencies):.1f} ms"
         )
         per_poll = f"{cpu / polls * 1000:.2f} ms per poll" if polls else "no polls"
-        self.stdout.write(
+        self.log(
             f"Server CPU: {cpu:.2f} s over {elapsed:.1f} s "
             f"({100 * cpu / elapsed:.1f}% of one core; {per_poll})"
         )
-        self.stdout.write(
+        self.log(
             f"Server memory: RSS {memory['VmRSS'] / 1024:.1f} MB at the end, summed over the "
             f"processes (peak {memory['VmHWM'] / 1024:.1f} MB); "
             f"PSS {memory['Pss'] / 1024:.1f} MB (shared pages counted once)"
         )
+        label = f"{screens} idle screens, {seconds:g} s"
+        rows = [
+            row(f"{label}: server CPU", "% core", cpu_percent, "no screen open", rest_cpu),
+            row(
+                f"{label}: server memory (PSS)",
+                "MB",
+                [pss for _, _, pss in samples],
+                "no screen open",
+                rest_pss,
+            ),
+            row(f"{label}: /live/events poll latency", "ms", latencies),
+        ]
+        if polls:
+            rows.append(row(f"{label}: server CPU per poll", "ms", [cpu / polls * 1000]))
+        return rows
+
+
+def _pss_mb(pids: list[int]) -> float:
+    """Memory of the server processes, shared pages counted once (PSS), in MB."""
+    return sum(memory_kb(pid).get("Pss", 0) for pid in pids) / 1024
+
+
+def _at_rest(pids: list[int], seconds: float) -> tuple[list[float], list[float]]:
+    """CPU (% of a core, per second) and PSS (MB) of the server while nothing polls it."""
+    cpu, pss = [], [_pss_mb(pids)]
+    last_time, last_cpu = time.monotonic(), tree_cpu_seconds(pids)
+    for _ in range(max(1, round(seconds))):
+        time.sleep(seconds / max(1, round(seconds)))
+        now, used = time.monotonic(), tree_cpu_seconds(pids)
+        cpu.append(100 * (used - last_cpu) / (now - last_time))
+        pss.append(_pss_mb(pids))
+        last_time, last_cpu = now, used
+    return cpu, pss

@@ -9,7 +9,7 @@ the seeded leads never reach the real store. The API's rate limits are switched 
 run: the point is the proxy's own cost, not the plan's budget.
 """
 
-import statistics
+import logging
 import tempfile
 import threading
 import time
@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.test.utils import override_settings
 from django.utils import timezone
 
+from leads.bench import BenchRow, print_table, row
 from leads.client import MoltflowClient, install_transport
 from leads.models import ApiKey, Lead, MonitoredGroup, Session, build_search_text
 from leads.sources.moltflow import MoltflowSource
@@ -61,20 +62,34 @@ class _CountingApp:
 
 @contextmanager
 def throwaway_database() -> Iterator[str]:
-    """A fresh, migrated database for the run (cache table included), dropped afterwards."""
-    settings_dict = connection.settings_dict
-    with tempfile.TemporaryDirectory() as folder:
-        if connection.vendor == "sqlite":
-            # A file, not memory: the server's threads each open their own connection.
-            settings_dict["TEST"]["NAME"] = str(Path(folder) / "bench.sqlite3")
-        else:
-            settings_dict["TEST"]["NAME"] = f"{settings_dict['NAME']}_bench"
-        old_name = settings_dict["NAME"]
-        name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        try:
-            yield name
-        finally:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
+    """A fresh, migrated database for the run (cache table included), dropped afterwards.
+
+    It is reached through a new connection object put in place of this thread's default
+    one, and the caller's connection is put back afterwards untouched: that connection may be
+    inside a transaction (bench_all under the test suite) or be an in-memory SQLite database,
+    which closing it (as creating a test database does) would destroy.
+    """
+    saved = connections[DEFAULT_DB_ALIAS]
+    connections[DEFAULT_DB_ALIAS] = connections.create_connection(DEFAULT_DB_ALIAS)
+    settings_dict = connection.settings_dict  # shared with `saved`: restored below
+    old_name, old_test_name = settings_dict["NAME"], settings_dict["TEST"].get("NAME")
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            if connection.vendor == "sqlite":
+                # A file, not memory: the server's threads each open their own connection.
+                settings_dict["TEST"]["NAME"] = str(Path(folder) / "bench.sqlite3")
+            else:
+                settings_dict["TEST"]["NAME"] = f"{old_name}_bench"
+            # (No `serialize`: its default, None, skips the snapshot and is not deprecated.)
+            name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+            try:
+                yield name
+            finally:
+                connection.creation.destroy_test_db(old_name, verbosity=0)
+    finally:
+        settings_dict["NAME"] = old_name
+        settings_dict["TEST"]["NAME"] = old_test_name
+        connections[DEFAULT_DB_ALIAS] = saved
 
 
 class _Server(ThreadedWSGIServer):
@@ -126,15 +141,137 @@ def seed(leads: int) -> str:
     return ApiKey.issue("bench")[1]
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def timed(call: Callable[[], object]) -> float:
     start = time.perf_counter()
     call()
     return (time.perf_counter() - start) * 1000
+
+
+def measure(
+    leads: int, iterations: int, screens: int, rounds: int, log: Callable[[str], object]
+) -> list[BenchRow]:
+    """Proxy overhead and stampede rows, in a throwaway database served on loopback.
+
+    The API's rate limits are off for the run (restored afterwards): the point is the
+    proxy's own cost, not the plan's budget.
+    """
+    # httpx logs a line per request at INFO: thousands of them would bury the results.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    with override_settings(MIRROR_RATE_LIMITS=False), throwaway_database():
+        raw_key = seed(leads)
+        app = _CountingApp()
+        with loopback_api(app) as base_url:
+            log(
+                f"Sources: API on {base_url} ({connection.vendor}, {leads} leads, "
+                f"pages of {PAGE_SIZE}), {iterations} interleaved rounds…"
+            )
+            rows = latency(base_url, raw_key, iterations)
+            log(f"Sources: {screens} screens refreshing at once, {rounds} rounds…")
+            return rows + stampede(app, base_url, raw_key, screens, rounds)
+
+
+def latency(base_url: str, raw_key: str, iterations: int) -> list[BenchRow]:
+    """One list page: the raw upstream call, and the source on a cache miss and a hit."""
+    raw_client = httpx.Client(headers={"X-API-Key": raw_key})
+    source = MoltflowSource(MoltflowClient(base_url, raw_key))
+    query = LeadQuery()
+
+    def raw_call() -> None:
+        response = raw_client.get(f"{base_url}/leads", params={"limit": PAGE_SIZE})
+        response.raise_for_status()
+        response.json()
+
+    def source_call() -> None:
+        source.list_leads(query, limit=PAGE_SIZE)
+
+    for _ in range(10):  # warm up connections, caches and imports
+        raw_call()
+        source.client.invalidate()
+        source_call()
+    raw, missed, hit, added = [], [], [], []
+    for _ in range(iterations):
+        raw_ms = timed(raw_call)
+        source.client.invalidate()  # a miss: the source calls the upstream itself
+        miss_ms = timed(source_call)
+        hit_ms = timed(source_call)  # the same page again, from the shared cache
+        raw.append(raw_ms)
+        missed.append(miss_ms)
+        hit.append(hit_ms)
+        added.append(miss_ms - raw_ms)
+    raw_client.close()
+    floor = "raw upstream call"
+    return [
+        row("moltflow source, list page, cache miss", "ms", missed, floor, raw),
+        row("added by the source on a miss (paired)", "ms", added, floor, raw),
+        row("moltflow source, list page, cache hit", "ms", hit, floor, raw),
+    ]
+
+
+def stampede(
+    app: _CountingApp, base_url: str, raw_key: str, screens: int, rounds: int
+) -> list[BenchRow]:
+    """Upstream calls when `screens` screens refresh at once, against the ideal of one fetch
+    per distinct request (the shared cache makes one caller fetch while the others wait)."""
+
+    def refresh_all(work: Callable[[MoltflowSource], object]) -> tuple[int, float]:
+        MoltflowClient(base_url, raw_key).invalidate()
+        barrier = threading.Barrier(screens)
+        failures: list[BaseException] = []
+
+        def screen() -> None:
+            # Each screen is its own request in its own thread, with its own client.
+            source = MoltflowSource(MoltflowClient(base_url, raw_key))
+            try:
+                barrier.wait()
+                work(source)
+            except BaseException as error:  # reported below, never lost in a thread
+                failures.append(error)
+            finally:
+                connection.close()
+
+        before = app.api_calls
+        start = time.perf_counter()
+        threads = [threading.Thread(target=screen) for _ in range(screens)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = (time.perf_counter() - start) * 1000
+        if failures:
+            raise failures[0]
+        return app.api_calls - before, elapsed
+
+    def list_page(source: MoltflowSource) -> None:
+        source.list_leads(LeadQuery(), limit=PAGE_SIZE)
+
+    def table_screen(source: MoltflowSource) -> None:
+        source.list_leads(LeadQuery(), limit=PAGE_SIZE)
+        source.count_by_status()
+
+    rows = []
+    for label, work, ideal in (
+        ("list page", list_page, 1),
+        ("list page + counts per status", table_screen, 6),
+    ):
+        results = [refresh_all(work) for _ in range(rounds)]
+        calls = [float(count) for count, _ in results]
+        rows.append(
+            row(
+                f"upstream calls, {screens} screens refresh: {label} (no cache: {ideal * screens})",
+                "calls",
+                calls,
+                f"floor: {ideal} fetch{'es' if ideal > 1 else ''}",
+                [float(ideal)],
+            )
+        )
+        rows.append(
+            row(
+                f"{screens} screens refresh: {label}, whole refresh",
+                "ms",
+                [ms for _, ms in results],
+            )
+        )
+    return rows
 
 
 class Command(BaseCommand):
@@ -150,105 +287,11 @@ class Command(BaseCommand):
         parser.add_argument("--rounds", type=int, default=5, help="stampede rounds (5)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        settings.MIRROR_RATE_LIMITS = False
-        with throwaway_database():
-            raw_key = seed(options["leads"])
-            app = _CountingApp()
-            with loopback_api(app) as base_url:
-                self.stdout.write(
-                    f"API on {base_url} ({connection.vendor}, {options['leads']} leads, "
-                    f"pages of {PAGE_SIZE})"
-                )
-                self.latency(base_url, raw_key, options["iterations"])
-                self.stampede(app, base_url, raw_key, options["screens"], options["rounds"])
-
-    def latency(self, base_url: str, raw_key: str, iterations: int) -> None:
-        raw_client = httpx.Client(headers={"X-API-Key": raw_key})
-        source = MoltflowSource(MoltflowClient(base_url, raw_key))
-        query = LeadQuery()
-
-        def raw_call() -> None:
-            response = raw_client.get(f"{base_url}/leads", params={"limit": PAGE_SIZE})
-            response.raise_for_status()
-            response.json()
-
-        def source_call() -> None:
-            source.list_leads(query, limit=PAGE_SIZE)
-
-        for _ in range(10):  # warm up connections, caches and imports
-            raw_call()
-            source.client.invalidate()
-            source_call()
-        raw, missed, hit, added = [], [], [], []
-        for _ in range(iterations):
-            raw_ms = timed(raw_call)
-            source.client.invalidate()  # a miss: the source calls the upstream itself
-            miss_ms = timed(source_call)
-            hit_ms = timed(source_call)  # the same page again, from the shared cache
-            raw.append(raw_ms)
-            missed.append(miss_ms)
-            hit.append(hit_ms)
-            added.append(miss_ms - raw_ms)
-        raw_client.close()
-
-        def row(label: str, values: list[float]) -> str:
-            median, p95 = statistics.median(values), percentile(values, 0.95)
-            return f"  {label:<44} median {median:7.2f} ms   p95 {p95:7.2f} ms"
-
-        self.stdout.write(f"\nOne list page ({iterations} rounds, interleaved):")
-        self.stdout.write(row("raw upstream call (httpx GET + JSON)", raw))
-        self.stdout.write(row("moltflow source, cache miss", missed))
-        self.stdout.write(row("added by the source on a miss (paired)", added))
-        self.stdout.write(row("moltflow source, cache hit", hit))
-
-    def stampede(
-        self, app: _CountingApp, base_url: str, raw_key: str, screens: int, rounds: int
-    ) -> None:
-        def refresh_all(work: Callable[[MoltflowSource], object]) -> tuple[int, float]:
-            MoltflowClient(base_url, raw_key).invalidate()
-            barrier = threading.Barrier(screens)
-            failures: list[BaseException] = []
-
-            def screen() -> None:
-                # Each screen is its own request in its own thread, with its own client.
-                source = MoltflowSource(MoltflowClient(base_url, raw_key))
-                try:
-                    barrier.wait()
-                    work(source)
-                except BaseException as error:  # reported below, never lost in a thread
-                    failures.append(error)
-                finally:
-                    connection.close()
-
-            before = app.api_calls
-            start = time.perf_counter()
-            threads = [threading.Thread(target=screen) for _ in range(screens)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            elapsed = (time.perf_counter() - start) * 1000
-            if failures:
-                raise failures[0]
-            return app.api_calls - before, elapsed
-
-        def list_page(source: MoltflowSource) -> None:
-            source.list_leads(LeadQuery(), limit=PAGE_SIZE)
-
-        def table_screen(source: MoltflowSource) -> None:
-            source.list_leads(LeadQuery(), limit=PAGE_SIZE)
-            source.count_by_status()
-
-        self.stdout.write(f"\n{screens} screens refreshing at once ({rounds} rounds):")
-        for label, work, ideal in (
-            ("list page", list_page, 1),
-            ("list page + counts per status", table_screen, 6),
-        ):
-            results = [refresh_all(work) for _ in range(rounds)]
-            calls = [count for count, _ in results]
-            slowest = max(ms for _, ms in results)
-            self.stdout.write(
-                f"  {label:<30} upstream calls per refresh: {calls} "
-                f"(ideal {ideal}, without the cache {ideal * screens}); "
-                f"slowest refresh {slowest:.0f} ms"
-            )
+        rows = measure(
+            options["leads"],
+            options["iterations"],
+            options["screens"],
+            options["rounds"],
+            self.stdout.write,
+        )
+        print_table(rows, self.stdout.write)

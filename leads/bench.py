@@ -1,0 +1,130 @@
+"""The benchmarks' shared vocabulary: one result row, percentiles, and one table format.
+
+Every `bench_*` command measures through a function that returns `list[BenchRow]`, so
+`manage.py bench_all` can run them all and print one table, and each command on its own can
+print the same table.
+
+A row compares what was measured with a peer (an alternative doing the same work, such as the
+Django admin's changelist or a naive matcher) or a floor (the least the same path can cost,
+such as a one-lead request) measured in the same run, so machine speed and load cancel out
+of the ratio. The ratio is always `median / peer_median`: below 1 for a time means faster
+than the peer, above 1 for a rate (msg/s) means more throughput than the peer.
+"""
+
+import math
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+# Units where more is better: their "p95" is the slow tail, i.e. the 5th percentile.
+HIGHER_IS_BETTER = frozenset({"msg/s"})
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One measured quantity, with what it was compared against in the same run."""
+
+    measure: str
+    unit: str
+    median: float
+    p95: float
+    peer: str | None = None
+    peer_median: float | None = None
+    ratio: float | None = None
+
+
+def percentile(samples: Sequence[float], fraction: float) -> float:
+    """The sample at `fraction` (0..1) of the sorted samples, by nearest rank.
+
+    Nearest rank, not interpolation: every value printed is one that was actually observed.
+    """
+    if not samples:
+        raise ValueError("percentile of no samples")
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def p95(samples: Sequence[float]) -> float:
+    """The 95th percentile: the slow tail of a time, the high end of a count."""
+    return percentile(samples, 0.95)
+
+
+def ratio(median: float, peer_median: float | None) -> float | None:
+    """`median / peer_median`, or None when there is no peer or it is zero (a 0 ms floor
+    says nothing to divide by)."""
+    if peer_median is None or peer_median == 0:
+        return None
+    return median / peer_median
+
+
+def row(
+    measure: str,
+    unit: str,
+    samples: Sequence[float],
+    peer: str | None = None,
+    peer_samples: Sequence[float] | None = None,
+) -> BenchRow:
+    """A row from raw samples (and the peer's samples, when there is a peer).
+
+    For units where more is better (rates) the p95 is taken on the slow side, so the p95
+    column always means "the worst 5% were at least this bad".
+    """
+    tail = 0.05 if unit in HIGHER_IS_BETTER else 0.95
+    peer_median = statistics.median(peer_samples) if peer_samples else None
+    median = statistics.median(samples)
+    return BenchRow(
+        measure=measure,
+        unit=unit,
+        median=median,
+        p95=percentile(samples, tail),
+        peer=peer,
+        peer_median=peer_median,
+        ratio=ratio(median, peer_median),
+    )
+
+
+def _number(value: float | None) -> str:
+    """Readable at a glance: thousands separated, decimals only where they carry meaning."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def format_table(rows: Sequence[BenchRow]) -> str:
+    """The rows as one aligned plain-text table (no third-party formatter: it is pasted into
+    issues and closing notes as is)."""
+    header = ("measure", "unit", "median", "p95", "peer / floor", "peer median", "ratio")
+    cells = [header] + [
+        (
+            item.measure,
+            item.unit,
+            _number(item.median),
+            _number(item.p95),
+            item.peer or "—",
+            _number(item.peer_median),
+            "—" if item.ratio is None else f"{item.ratio:.2f}x",
+        )
+        for item in rows
+    ]
+    widths = [max(len(line[column]) for line in cells) for column in range(len(header))]
+    # Text columns left-aligned, numbers right-aligned.
+    numeric = {2, 3, 5, 6}
+
+    def render(line: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(widths[n]) if n in numeric else cell.ljust(widths[n])
+            for n, cell in enumerate(line)
+        ).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([render(header), rule, *(render(line) for line in cells[1:])])
+
+
+def print_table(rows: Sequence[BenchRow], write: Callable[[str], object]) -> None:
+    """Write the table through `write` (a command's `self.stdout.write`)."""
+    write(format_table(rows))
