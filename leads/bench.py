@@ -13,8 +13,13 @@ than the peer, above 1 for a rate (msg/s) means more throughput than the peer.
 
 import math
 import statistics
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.http import HttpResponseBase
 
 # Units where more is better: their "p95" is the slow tail, i.e. the 5th percentile.
 HIGHER_IS_BETTER = frozenset({"msg/s"})
@@ -128,3 +133,42 @@ def format_table(rows: Sequence[BenchRow]) -> str:
 def print_table(rows: Sequence[BenchRow], write: Callable[[str], object]) -> None:
     """Write the table through `write` (a command's `self.stdout.write`)."""
     write(format_table(rows))
+
+
+class StatementCounter:
+    """Counts SQL statements as they run (whatever DEBUG says and however long the run).
+
+    Install with `connection.execute_wrapper(counter)`.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def check_ok(response: HttpResponseBase) -> HttpResponseBase:
+    """The response, if it is a 200; a benchmark of error pages would measure nothing."""
+    if response.status_code != 200:
+        raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
+    return response
+
+
+def timed_requests(call: Callable[[], HttpResponseBase], runs: int) -> tuple[list[float], int]:
+    """Milliseconds per run after three warm-up runs, and the SQL statements of one run."""
+    for _ in range(3):
+        check_ok(call())
+    counter = StatementCounter()
+    with connection.execute_wrapper(counter):
+        check_ok(call())
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = call()
+        samples.append((time.perf_counter() - started) * 1000)
+        check_ok(response)
+    return samples, counter.count

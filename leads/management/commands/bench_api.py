@@ -23,24 +23,11 @@ from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from leads.bench import BenchRow, print_table, row
+from leads.bench import BenchRow, StatementCounter, check_ok, print_table, row, timed_requests
 from leads.models import ApiKey, Lead, MonitoredGroup, Session, build_search_text
 from leads.pipeline import Status
 
 BULK_SIZE = 1000
-
-
-class StatementCounter:
-    """Counts SQL statements as they run (whatever DEBUG says and however long the run)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(
-        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
-    ) -> Any:
-        self.count += 1
-        return execute(sql, params, many, context)
 
 
 class Command(BaseCommand):
@@ -138,27 +125,6 @@ def measure(runs: int, log: Callable[[str], object]) -> list[BenchRow]:
         key.delete()
 
 
-def _timed(call: Callable[[], HttpResponseBase], runs: int) -> tuple[list[float], int]:
-    """Milliseconds per run, after warm-up; and the SQL statements of one run."""
-    for _ in range(3):
-        _check(call())
-    counter = StatementCounter()
-    with connection.execute_wrapper(counter):
-        _check(call())
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        response = call()
-        samples.append((time.perf_counter() - started) * 1000)
-        _check(response)
-    return samples, counter.count
-
-
-def _check(response: HttpResponseBase) -> None:
-    if response.status_code != 200:
-        raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
-
-
 def _bench_list(client: Client, runs: int) -> list[BenchRow]:
     total = Lead.objects.count()
     sample = Lead.objects.exclude(contact_name=None).order_by("id").first()
@@ -178,17 +144,17 @@ def _bench_list(client: Client, runs: int) -> list[BenchRow]:
     # What a list variant costs above it is the list query's own cost.
     floor_label, floor = None, None
     if sample:
-        floor, statements = _timed(lambda: client.get(f"/api/v2/leads/{sample.id}"), runs)
+        floor, statements = timed_requests(lambda: client.get(f"/api/v2/leads/{sample.id}"), runs)
         floor_label = "GET /leads/{id}"
     rows = []
     if floor is not None:
         rows.append(row(f"API {floor_label} ({statements} SQL)", "ms", floor))
     for label, params in variants:
         params = {name: value for name, value in params.items() if value is not None}
-        samples, statements = _timed(lambda p=params: client.get("/api/v2/leads", p), runs)
+        samples, statements = timed_requests(lambda p=params: client.get("/api/v2/leads", p), runs)
         rows.append(row(f"API {label} ({statements} SQL)", "ms", samples, floor_label, floor))
     export_runs = max(3, runs // 10)
-    samples, statements = _timed(
+    samples, statements = timed_requests(
         lambda: _drain(client.get("/api/v2/leads/export/csv")), export_runs
     )
     rows.append(row(f"API GET /leads/export/csv, ≤10,000 rows ({statements} SQL)", "ms", samples))
@@ -207,7 +173,7 @@ def _bulk(client: Client, ids: list[str], runs: int) -> tuple[list[float], int, 
             started = time.perf_counter()
             response = client.post("/api/v2/leads/bulk/status", body, "application/json")
             samples.append((time.perf_counter() - started) * 1000)
-            _check(response)
+            check_ok(response)
             outcome = response.json()
             statements = counter.count
             transaction.set_rollback(True)  # leave the store as it was

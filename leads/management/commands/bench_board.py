@@ -8,7 +8,6 @@ server: the numbers are the application's and the database's), in the same run, 
 the median and 95th percentile of each, with the SQL statements one request makes.
 """
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,8 +18,8 @@ from django.db.models import Count
 from django.http import HttpResponseBase
 from django.test import Client
 
-from leads.bench import BenchRow, print_table, row
-from leads.management.commands.bench_api import StatementCounter, ensure_leads
+from leads.bench import BenchRow, print_table, row, timed_requests
+from leads.management.commands.bench_api import ensure_leads
 from leads.models import Lead
 
 BENCH_USERNAME = "bench-board"
@@ -78,7 +77,7 @@ def measure(runs: int, log: Callable[[str], object]) -> list[BenchRow]:
         "board columns (htmx live refresh)": "board page",
         "board: 'new' at 480 cards (htmx)": "board: 20 more cards in 'new' (htmx)",
     }
-    measured = {label: _timed(call, runs) for label, call in pages.items()}
+    measured = {label: timed_requests(call, runs) for label, call in pages.items()}
     rows = []
     for label, (samples, statements) in measured.items():
         peer = peers.get(label)
@@ -101,24 +100,3 @@ def _manager() -> User:
     )
     user.groups.add(Group.objects.get_or_create(name="manager")[0])
     return user
-
-
-def _timed(call: Callable[[], HttpResponseBase], runs: int) -> tuple[list[float], int]:
-    """Milliseconds per run after a warm-up, and the SQL statements of one run."""
-    for _ in range(3):
-        _check(call())
-    counter = StatementCounter()
-    with connection.execute_wrapper(counter):
-        _check(call())
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        response = call()
-        samples.append((time.perf_counter() - started) * 1000)
-        _check(response)
-    return samples, counter.count
-
-
-def _check(response: HttpResponseBase) -> None:
-    if response.status_code != 200:
-        raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")

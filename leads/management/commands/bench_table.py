@@ -21,9 +21,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.http import HttpResponseBase
 from django.test import Client
 
-from leads.bench import BenchRow, print_table, row
+from leads.bench import BenchRow, print_table, row, timed_requests
 from leads.management.commands.bench_api import ensure_leads
-from leads.management.commands.bench_board import _timed
 from leads.models import Lead
 
 BENCH_USERNAME = "bench-table"
@@ -69,7 +68,7 @@ def measure(runs: int, log: Callable[[str], object]) -> list[BenchRow]:
         NEWEST: lambda: client.get("/leads/"),
     }
     peers = {TABLE: ADMIN, TABLE_HTMX: ADMIN, BY_GROUP: NEWEST}
-    measured = {label: _timed(call, runs) for label, call in pages.items()}
+    measured = {label: timed_requests(call, runs) for label, call in pages.items()}
     rows = []
     for label, (samples, statements) in measured.items():
         peer = peers.get(label)
