@@ -30,6 +30,7 @@ from django.utils import timezone
 from leads.bench import BenchRow, print_table, row
 from leads.client import MoltflowClient, install_transport
 from leads.models import ApiKey, Lead, MonitoredGroup, Session, build_search_text
+from leads.pipeline import STATUSES
 from leads.sources.moltflow import MoltflowSource
 from leads.sources.records import LeadQuery
 
@@ -130,7 +131,7 @@ def seed(leads: int) -> str:
             contact_jid=f"1555{n:07d}@c.us",
             contact_phone=f"+1555{n:07d}",
             contact_name=f"Contact {n}",
-            lead_status=("new", "contacted", "qualified", "converted", "lost")[n % 5],
+            lead_status=STATUSES[n % len(STATUSES)],
             matched_keyword="price",
             message_preview=f"Hi, what's the price of item {n}? " * 3,
             lead_detected_at=now - timedelta(minutes=n),
