@@ -172,3 +172,20 @@ def timed_requests(call: Callable[[], HttpResponseBase], runs: int) -> tuple[lis
         samples.append((time.perf_counter() - started) * 1000)
         check_ok(response)
     return samples, counter.count
+
+
+def time_pages(
+    pages: dict[str, Callable[[], HttpResponseBase]], peers: dict[str, str], runs: int
+) -> list[BenchRow]:
+    """Time every request in `pages`; a label in `peers` is compared with its peer's median."""
+    measured = {label: timed_requests(call, runs) for label, call in pages.items()}
+    return [
+        row(
+            f"{label} ({statements} SQL)",
+            "ms",
+            samples,
+            peers.get(label),
+            measured[peers[label]][0] if label in peers else None,
+        )
+        for label, (samples, statements) in measured.items()
+    ]

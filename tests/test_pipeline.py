@@ -18,23 +18,7 @@ from leads.pipeline import (
     refusal_reason,
     sources_of,
 )
-
-# In pipeline order, as the contract lists them.
-ALL_STATUSES = ["new", "contacted", "qualified", "converted", "lost"]
-
-# Every allowed move, copied from the contract's diagram; anything else is refused.
-ALLOWED_MOVES = {
-    ("new", "contacted"),
-    ("new", "qualified"),
-    ("new", "converted"),
-    ("new", "lost"),
-    ("contacted", "qualified"),
-    ("contacted", "converted"),
-    ("contacted", "lost"),
-    ("qualified", "converted"),
-    ("qualified", "lost"),
-    ("lost", "new"),
-}
+from tests.contract import ALL_STATUSES, ALLOWED_MOVES
 
 EVERY_PAIR = list(itertools.product(ALL_STATUSES, ALL_STATUSES))
 ALLOWED_PAIRS = [pair for pair in EVERY_PAIR if pair in ALLOWED_MOVES]

@@ -13,25 +13,12 @@ from django.utils import timezone
 from leads.models import Lead, LeadStatusChange, MonitoredGroup, build_search_text
 from leads.templatetags.board_ui import masked_phone
 from leads.waiting import short_age
+from tests.contract import ALL_STATUSES, ALLOWED_MOVES
 from tests.factories import make_group, make_lead
 
 HTMX = {"HX-Request": "true"}
 BOARD = "/leads/board/"
-STATUSES = ["new", "contacted", "qualified", "converted", "lost"]
-
-# Written out here on purpose (not read from leads.pipeline): the board must obey this table.
-ALLOWED_MOVES = {
-    ("new", "contacted"),
-    ("new", "qualified"),
-    ("new", "converted"),
-    ("new", "lost"),
-    ("contacted", "qualified"),
-    ("contacted", "converted"),
-    ("contacted", "lost"),
-    ("qualified", "converted"),
-    ("qualified", "lost"),
-    ("lost", "new"),
-}
+STATUSES = ALL_STATUSES
 ALL_PAIRS = [(current, target) for current in STATUSES for target in STATUSES]
 
 # SQL statements for a whole board page, whatever the number of leads: session, user and role

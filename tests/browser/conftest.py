@@ -94,10 +94,9 @@ def rep(transactional_db: None) -> User:
     return user
 
 
-@pytest.fixture
-def page(browser: "Browser", live_server: object, rep: User) -> Iterator["Page"]:
-    """A signed-in tab on the live server that fails the test on any CSP violation."""
-    context = signed_in_context(browser, live_server.url, rep)  # type: ignore[attr-defined]
+def open_tab(browser: "Browser", base_url: str, user: User, **options: object) -> Iterator["Page"]:
+    """A signed-in tab that fails the test on any Content Security Policy violation."""
+    context = signed_in_context(browser, base_url, user, **options)
     context.set_default_timeout(5000)
     tab = context.new_page()
     violations: list[str] = []
@@ -110,3 +109,9 @@ def page(browser: "Browser", live_server: object, rep: User) -> Iterator["Page"]
     yield tab
     context.close()
     assert not violations, violations
+
+
+@pytest.fixture
+def page(browser: "Browser", live_server: object, rep: User) -> Iterator["Page"]:
+    """A signed-in tab on the live server that fails the test on any CSP violation."""
+    yield from open_tab(browser, live_server.url, rep)  # type: ignore[attr-defined]

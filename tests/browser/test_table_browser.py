@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from leads.models import Lead, LeadStatusChange
 from leads.roles import MANAGER, set_user_role
-from tests.browser.conftest import signed_in_context
+from tests.browser.conftest import open_tab
 from tests.factories import make_group, make_lead
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,23 +34,6 @@ def shown_ids(page: Page) -> set[str]:
         row_id.removeprefix("lead-")
         for row_id in rows(page).evaluate_all("trs => trs.map(tr => tr.id)")
     }
-
-
-def open_tab(browser: Browser, base_url: str, user: User, **options: object) -> Iterator[Page]:
-    """A signed-in tab that fails the test on any Content Security Policy violation."""
-    context = signed_in_context(browser, base_url, user, **options)
-    context.set_default_timeout(5000)
-    tab = context.new_page()
-    violations: list[str] = []
-    tab.on(
-        "console",
-        lambda message: (
-            violations.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    yield tab
-    context.close()
-    assert not violations, violations
 
 
 @pytest.fixture

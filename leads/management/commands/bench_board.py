@@ -18,7 +18,7 @@ from django.db.models import Count
 from django.http import HttpResponseBase
 from django.test import Client
 
-from leads.bench import BenchRow, print_table, row, timed_requests
+from leads.bench import BenchRow, print_table, time_pages
 from leads.management.commands.bench_api import ensure_leads
 from leads.models import Lead
 
@@ -77,20 +77,7 @@ def measure(runs: int, log: Callable[[str], object]) -> list[BenchRow]:
         "board columns (htmx live refresh)": "board page",
         "board: 'new' at 480 cards (htmx)": "board: 20 more cards in 'new' (htmx)",
     }
-    measured = {label: timed_requests(call, runs) for label, call in pages.items()}
-    rows = []
-    for label, (samples, statements) in measured.items():
-        peer = peers.get(label)
-        rows.append(
-            row(
-                f"{label} ({statements} SQL)",
-                "ms",
-                samples,
-                peer,
-                measured[peer][0] if peer else None,
-            )
-        )
-    return rows
+    return time_pages(pages, peers, runs)
 
 
 def _manager() -> User:
