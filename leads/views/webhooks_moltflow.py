@@ -3,9 +3,12 @@
 Body: `{"event": "lead.detected", "data": {<lead object>}}`; the lead may also come under
 `lead`, or as `data.lead`. Other events are acknowledged and ignored.
 
-When `MOLTFLOW_WEBHOOK_SECRET` is set, the request must carry `X-Webhook-Signature`: the
-hex HMAC-SHA256 of the raw body with that secret (a `sha256=` prefix is accepted); otherwise
-401 and nothing changes. The upsert is idempotent, so MoltFlow's retries are harmless.
+Closed by default: without `MOLTFLOW_WEBHOOK_SECRET` every request is refused (403). With
+it, the request must carry `X-Webhook-Signature`: the hex HMAC-SHA256 of the raw body with
+that secret (a `sha256=` prefix is accepted); otherwise 401 and nothing changes. Even a
+signed event moves a lead only along the pipeline, never over a status a person set, and
+adds no group past the plan's limit (`LeadMirror(strict=True)`). The upsert is idempotent,
+so MoltFlow's retries are harmless.
 Bad input is a 4xx; a database outage is a 503 (MoltFlow retries), never a 500.
 """
 
@@ -22,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from leads.models import ActorKind
+from leads.monitoring import PlanLimitReached
 from leads.services import Actor
 from leads.sources.moltflow import MalformedLead, parse_lead
 from leads.sync import LeadMirror
@@ -57,6 +61,11 @@ def _lead_object(payload: dict[str, Any]) -> Any:
 @require_POST
 def moltflow(request: HttpRequest) -> JsonResponse:
     """Verify, parse and upsert the lead of one `lead.detected` event."""
+    secret = settings.MOLTFLOW_WEBHOOK_SECRET
+    if not secret:  # closed by default: no secret, no way in
+        return _detail(
+            403, "This webhook is closed: MOLTFLOW_WEBHOOK_SECRET is not set on the server."
+        )
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -64,8 +73,7 @@ def moltflow(request: HttpRequest) -> JsonResponse:
     if declared > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES:
         return _detail(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
     body = request.body
-    secret = settings.MOLTFLOW_WEBHOOK_SECRET
-    if secret and not signature_is_valid(secret, body, request.headers.get("X-Webhook-Signature")):
+    if not signature_is_valid(secret, body, request.headers.get("X-Webhook-Signature")):
         return _detail(401, "Missing or wrong X-Webhook-Signature.")
     try:
         payload = json.loads(body)
@@ -80,10 +88,15 @@ def moltflow(request: HttpRequest) -> JsonResponse:
         record = parse_lead(_lead_object(payload))
     except MalformedLead as error:
         return _detail(400, f"The event carries no valid lead: {error}")
-    mirror = LeadMirror(Actor(kind=ActorKind.WEBHOOK, label="MoltFlow lead.detected"))
+    mirror = LeadMirror(Actor(kind=ActorKind.WEBHOOK, label="MoltFlow lead.detected"), strict=True)
     try:
         outcome = mirror.upsert(record)
+    except PlanLimitReached as error:
+        return _detail(403, str(error))
     except DatabaseError:
         logger.exception("MoltFlow webhook: could not store lead %s", record.id)
         return _detail(503, "The lead could not be stored now; retry later.")
-    return JsonResponse({"status": outcome, "lead_id": str(record.id)})
+    answer = {"status": outcome, "lead_id": str(record.id)}
+    if mirror.status_kept:
+        answer["status_kept"] = mirror.status_kept
+    return JsonResponse(answer)
