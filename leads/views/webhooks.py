@@ -1,12 +1,11 @@
 """`POST /webhooks/waha`: WhatsApp messages and session changes from WAHA (CONTRACT §2)."""
 
-import json
-
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from leads.jsonbody import BadJson, parse_json_body
 from leads.waha import (
     MAX_BODY_BYTES,
     UnknownSession,
@@ -49,9 +48,9 @@ def waha(request: HttpRequest) -> JsonResponse:
     ):
         return _detail(401, "Missing or wrong X-Webhook-Hmac signature.")
     try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return _detail(400, "The body is not valid JSON.")
+        data = parse_json_body(body)
+    except BadJson as error:
+        return _detail(400, str(error))
     try:
         event = parse_event(data)
     except WahaPayloadError as error:

@@ -14,7 +14,6 @@ Bad input is a 4xx; a database outage is a 503 (MoltFlow retries), never a 500.
 
 import hashlib
 import hmac
-import json
 import logging
 from typing import Any
 
@@ -24,6 +23,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from leads.jsonbody import BadJson, parse_json_body
 from leads.models import ActorKind
 from leads.monitoring import PlanLimitReached
 from leads.services import Actor
@@ -76,12 +76,14 @@ def moltflow(request: HttpRequest) -> JsonResponse:
     if not signature_is_valid(secret, body, request.headers.get("X-Webhook-Signature")):
         return _detail(401, "Missing or wrong X-Webhook-Signature.")
     try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return _detail(400, "The body is not valid JSON.")
+        payload = parse_json_body(body)
+    except BadJson as error:
+        return _detail(400, str(error))
     if not isinstance(payload, dict):
         return _detail(400, "The body must be a JSON object.")
     event = payload.get("event")
+    if event is not None and not isinstance(event, str):
+        return _detail(400, "The event name must be a string.")
     if event is not None and event not in LEAD_EVENTS:
         return JsonResponse({"status": "ignored", "event": str(event)[:100]})
     try:
