@@ -60,10 +60,18 @@ case "$cmd" in
   serve)
     ensure_venv
     export DJANGO_DEBUG=${DJANGO_DEBUG:-on}
+    # The webhooks refuse everything without a secret: make one for this checkout (kept in
+    # the virtualenv, so WAHA's configuration stays valid across restarts) unless one is set.
+    secret_file="$VENV/.dev-webhook-secret"
+    [ -s "$secret_file" ] || "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$secret_file"
+    export WAHA_WEBHOOK_SECRET=${WAHA_WEBHOOK_SECRET:-$(cat "$secret_file")}
+    export MOLTFLOW_WEBHOOK_SECRET=${MOLTFLOW_WEBHOOK_SECRET:-$(cat "$secret_file")}
     "$VENV/bin/python" manage.py migrate --noinput
     "$VENV/bin/python" manage.py seed_demo
     addr=${1:-127.0.0.1:8000}
     echo "Dashboard: http://$addr/   (API: http://$addr/api/v2/, docs: http://$addr/api/v2/docs)"
+    echo "Webhook secrets (development only): WAHA_WEBHOOK_SECRET=$WAHA_WEBHOOK_SECRET"
+    echo "                                    MOLTFLOW_WEBHOOK_SECRET=$MOLTFLOW_WEBHOOK_SECRET"
     exec "$VENV/bin/python" manage.py runserver "$addr"
     ;;
   test)

@@ -216,7 +216,8 @@ MOLTFLOW_API_URL = env_str("MOLTFLOW_API_URL", "https://apiv2.waiflow.app/api/v2
 MOLTFLOW_API_KEY = env_str("MOLTFLOW_API_KEY", "")
 # How long reads from MoltFlow are shared between screens and processes (writes invalidate).
 MOLTFLOW_CACHE_SECONDS = env_int("MOLTFLOW_CACHE_SECONDS", 5)
-# When set, `POST /webhooks/moltflow` requires X-Webhook-Signature: hex HMAC-SHA256 of the body.
+# `POST /webhooks/moltflow` requires X-Webhook-Signature: hex HMAC-SHA256 of the body with
+# this secret; empty: the webhook refuses every request (closed by default).
 MOLTFLOW_WEBHOOK_SECRET = env_str("MOLTFLOW_WEBHOOK_SECRET", "")
 
 # A table in the one shared database, so every app process sees the same cached reads and
@@ -234,6 +235,7 @@ CACHES = {
 LEADS_WAITING_THRESHOLD_MINUTES = env_int("LEADS_WAITING_THRESHOLD_MINUTES", 15)
 
 # --- Ingest -----------------------------------------------------------------------------
+# HMAC secret WAHA signs `POST /webhooks/waha` with; empty: the webhook refuses every request.
 WAHA_WEBHOOK_SECRET = env_str("WAHA_WEBHOOK_SECRET", "")
 
 # --- The mirror API (/api/v2) --------------------------------------------------------------

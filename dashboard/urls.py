@@ -10,3 +10,4 @@ urlpatterns = [
 ]
 
 handler500 = "leads.views.errors.server_error"
+handler400 = "leads.views.errors.bad_request"

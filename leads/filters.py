@@ -13,6 +13,7 @@ from uuid import UUID
 
 import django_filters
 from django import forms
+from django.core.exceptions import BadRequest
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -119,6 +120,29 @@ class TableState:
         )
 
 
+# The dates a filter accepts. Outside them no lead can match, and a day either side (an
+# inclusive "to" ends a day later) would overflow Python's and the database's dates.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+
+
+class DayOutOfRange(BadRequest):
+    """A filter date outside `EARLIEST_DAY`..`LATEST_DAY`: the request is answered with 400."""
+
+    def __init__(self, label: str, day: date) -> None:
+        super().__init__(
+            f"{label} {day.isoformat()} is out of range: "
+            f"choose a date from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}."
+        )
+
+
+def check_day(label: str, day: date | None) -> date | None:
+    """`day` itself, or `DayOutOfRange` when no lead could have been detected (or moved) then."""
+    if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise DayOutOfRange(label, day)
+    return day
+
+
 def _positive_int(raw: str | None, default: int) -> int:
     try:
         value = int(raw or "")
@@ -128,7 +152,10 @@ def _positive_int(raw: str | None, default: int) -> int:
 
 
 def table_state(data: QueryDict, filterset: LeadFilter) -> TableState:
-    """The validated state: invalid filter values are dropped (the form shows why)."""
+    """The validated state: invalid filter values are dropped (the form shows why).
+
+    A well-formed date out of any lead's range raises `DayOutOfRange` (answered with 400).
+    """
     filterset.is_valid()
     cleaned: dict[str, Any] = getattr(filterset.form, "cleaned_data", {})
     sort = data.get("sort", DEFAULT_SORT)
@@ -137,8 +164,8 @@ def table_state(data: QueryDict, filterset: LeadFilter) -> TableState:
         q=(cleaned.get("q") or "").strip()[:200],
         status=cleaned.get("status") or "",
         group=cleaned.get("group") or "",
-        detected_from=cleaned.get("detected_from"),
-        detected_to=cleaned.get("detected_to"),
+        detected_from=check_day("Detected from", cleaned.get("detected_from")),
+        detected_to=check_day("Detected to", cleaned.get("detected_to")),
         ids=tuple(cleaned.get("ids") or ())[:MAX_IDS_IN_URL],
         sort=sort if sort in SORTS else DEFAULT_SORT,
         # A page number past any real table is a typo or a probe; cap it to keep OFFSET sane.

@@ -1,5 +1,6 @@
 """Which groups are monitored: the writes behind the groups page and the seen-groups record."""
 
+import logging
 import re
 from datetime import datetime
 
@@ -10,7 +11,11 @@ from django.utils import timezone
 from leads.detection import clean_keywords
 from leads.models import PLAN_LIMITS, Account, MonitoredGroup, SeenGroup, Session
 
+logger = logging.getLogger(__name__)
+
 GROUP_JID = re.compile(r"^\d[\d-]*@g\.us$")
+# Groups offered per session: a session's own groups fit, a flood of made-up ones does not.
+MAX_SEEN_GROUPS_PER_SESSION = 500
 
 
 class PlanLimitReached(Exception):
@@ -48,8 +53,6 @@ def start_monitoring(
     switch a paused one back on (which needs no room: the plan counts every group row).
     """
     with transaction.atomic():
-        # Locking the account row makes concurrent additions count one after the other.
-        account = Account.objects.select_for_update().get(pk=Account.current().pk)
         existing = MonitoredGroup.objects.filter(session=session, wa_group_id=wa_group_id).first()
         if existing is not None:
             if reactivate and not existing.is_active:
@@ -57,9 +60,7 @@ def start_monitoring(
                 existing.save(update_fields=["is_active", "updated_at"])
                 return existing
             raise AlreadyMonitored(existing)
-        allowed = PLAN_LIMITS[account.plan]["groups"]
-        if MonitoredGroup.objects.count() >= allowed:
-            raise PlanLimitReached(account, allowed)
+        check_room_for_a_group()
         return MonitoredGroup.objects.create(
             session=session,
             wa_group_id=wa_group_id,
@@ -68,6 +69,18 @@ def start_monitoring(
             monitor_keywords=clean_keywords(keywords),
             is_active=is_active,
         )
+
+
+def check_room_for_a_group() -> None:
+    """Raise `PlanLimitReached` unless the plan allows one more monitored group.
+
+    Call it inside the transaction that creates the group: it locks the account row, so
+    concurrent additions (pages, API, webhooks) count one after the other.
+    """
+    account = Account.objects.select_for_update().get(pk=Account.current().pk)
+    allowed = PLAN_LIMITS[account.plan]["groups"]
+    if MonitoredGroup.objects.count() >= allowed:
+        raise PlanLimitReached(account, allowed)
 
 
 def update_monitoring(
@@ -82,10 +95,22 @@ def update_monitoring(
 
 
 def record_seen_group(session: Session, wa_group_id: str, seen_at: datetime | None = None) -> None:
-    """Note that a session saw a message in a group it does not monitor."""
+    """Note that a session saw a message in a group it does not monitor.
+
+    At most `MAX_SEEN_GROUPS_PER_SESSION` groups are kept per session; past that, groups
+    already seen are still counted and new ones are not recorded.
+    """
     seen_at = seen_at or timezone.now()
     seen = SeenGroup.objects.filter(session=session, wa_group_id=wa_group_id)
     if seen.update(last_seen_at=seen_at, message_count=F("message_count") + 1):
+        return
+    if SeenGroup.objects.filter(session=session).count() >= MAX_SEEN_GROUPS_PER_SESSION:
+        logger.warning(
+            "Session %s has %d seen groups; %s not recorded",
+            session.name,
+            MAX_SEEN_GROUPS_PER_SESSION,
+            wa_group_id,
+        )
         return
     try:
         with transaction.atomic():

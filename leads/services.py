@@ -40,6 +40,19 @@ class StaleStatus(InvalidTransition):
         self.last_change = last_change
 
 
+class SetByPerson(InvalidTransition):
+    """A person (a user or an API key) set the lead's status; a webhook may not overwrite it."""
+
+    def __init__(self, current: str, target: str, last_change: LeadStatusChange) -> None:
+        super().__init__(current, target)
+        self.last_change = last_change
+        self.args = (f"Status {current} was set by a person; not moved to {target}",)
+
+
+# Actor kinds that are a person's decision (a user, or a client with a person's API key).
+PEOPLE = frozenset({ActorKind.USER, ActorKind.API_KEY})
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who makes a change: a user, an API key, a webhook, an import, a sync or the system."""
@@ -236,4 +249,31 @@ def lead_sync_status(
         now = timezone.now()
         Lead.objects.filter(pk=lead_id).update(lead_status=target, updated_at=now)
         actor.history_row(uuid.UUID(str(lead_id)), current, target, note, now).save()
+    return True
+
+
+def lead_webhook_status(
+    lead_id: uuid.UUID | str, target: str, actor: Actor, *, reason: str = ""
+) -> bool:
+    """Apply the status a signed webhook reports, within the rules a person's move obeys.
+
+    The move must be a pipeline step (else `InvalidTransition`), and a status a person set
+    stands: when the lead's latest change was by a user or an API key, `SetByPerson`.
+    Returns False, writing nothing, when the lead already has `target`.
+    """
+    with transaction.atomic():
+        current = (
+            Lead.objects.select_for_update()
+            .filter(pk=lead_id)
+            .values_list("lead_status", flat=True)
+            .first()
+        )
+        if current is None:
+            raise LeadNotFound(lead_id)
+        if current == target:
+            return False
+        last = _last_change(lead_id)
+        if last is not None and last.actor_kind in PEOPLE:
+            raise SetByPerson(current, target, last)
+        lead_change_status(lead_id, target, actor, expected_status=current, reason=reason)
     return True

@@ -21,7 +21,9 @@ from django.utils import timezone
 from leads import services
 from leads.events import announce_lead_created, announce_status_changed
 from leads.models import ActorKind, Lead, MonitoredGroup, Session, build_search_text
+from leads.monitoring import check_room_for_a_group
 from leads.phones import jid_from_phone
+from leads.pipeline import InvalidTransition
 from leads.sources.errors import Forbidden, RateLimited
 from leads.sources.moltflow import UPSTREAM_PAGE_MAX, MoltflowSource
 from leads.sources.records import GroupRecord, LeadRecord
@@ -52,15 +54,23 @@ class SyncSummary:
 
 
 class LeadMirror:
-    """Upserts upstream lead records into the store, one at a time."""
+    """Upserts upstream lead records into the store, one at a time.
+
+    `strict` (the webhook): a status changes only along the pipeline and never over one a
+    person set (`services.lead_webhook_status`; `status_kept` then says why not), and a new
+    group must fit the plan (`monitoring.PlanLimitReached`).
+    """
 
     def __init__(
         self,
         actor: services.Actor,
         *,
         groups: dict[uuid.UUID, GroupRecord] | None = None,
+        strict: bool = False,
     ) -> None:
         self.actor = actor
+        self.strict = strict
+        self.status_kept = ""
         # What the upstream says about its groups (wa id, mode, keywords), when we could read it.
         self.upstream_groups = groups or {}
         self._groups: dict[uuid.UUID, MonitoredGroup] = {}
@@ -89,6 +99,8 @@ class LeadMirror:
         ref = record.source_group
         known = self.upstream_groups.get(ref.id)
         session = self._mirror_session()
+        if self.strict:
+            check_room_for_a_group()
         wa_group_id = (known.wa_group_id if known else None) or ref.wa_group_id
         taken = (
             wa_group_id
@@ -151,13 +163,24 @@ class LeadMirror:
         }
         if changed:
             Lead.objects.filter(pk=lead.pk).update(**changed, updated_at=timezone.now())
-        moved = services.lead_sync_status(
-            lead.pk, record.status, self.actor, reason="mirrored from MoltFlow"
-        )
-        if moved:
+        moved = self._follow_status(lead.pk, record.status)
+        if moved and not self.strict:  # lead_change_status announces the strict moves itself
             lead_id = lead.pk
             transaction.on_commit(lambda: announce_status_changed(lead_id))
         return "updated" if changed or moved else "unchanged"
+
+    def _follow_status(self, lead_id: uuid.UUID, target: str) -> bool:
+        if not self.strict:
+            return services.lead_sync_status(
+                lead_id, target, self.actor, reason="mirrored from MoltFlow"
+            )
+        try:
+            return services.lead_webhook_status(
+                lead_id, target, self.actor, reason="mirrored from MoltFlow"
+            )
+        except InvalidTransition as refused:  # SetByPerson included
+            self.status_kept = str(refused)
+            return False
 
 
 def _same(name: str, ours: object, theirs: object) -> bool:

@@ -7,6 +7,7 @@ transaction. Nothing above it reads WAHA's JSON.
 
 import hashlib
 import hmac
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from leads.detection import GroupMessageIn, clean_text, ingest_group_message
 from leads.models import InboundMessage, MonitoredGroup, Session
 from leads.monitoring import record_seen_group
 from leads.phones import jid_from_phone, phone_from_jid
+
+logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_ALGORITHM = "sha512"
@@ -35,6 +38,17 @@ _STATUS_SHAPE = re.compile(r"[A-Z][A-Z_]{0,19}")
 
 class WahaPayloadError(Exception):
     """An event this endpoint cannot read; the message is a sentence for the sender."""
+
+
+class UnknownSession(Exception):
+    """An event for a session nobody configured here (sessions are never made by events)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"No session named {name[:100]!r} is configured here; add it first "
+            "(POST /api/v2/sessions or the admin)."
+        )
 
 
 def signature_is_valid(
@@ -208,11 +222,20 @@ def apply_event(event: WahaEvent) -> str:
 
 
 def _session_named(name: str, me_jid: str | None) -> Session:
-    session, _ = Session.objects.get_or_create(name=name)
-    if me_jid and session.me_jid != me_jid and len(me_jid) <= 100:
+    """The configured session of that name; an event names no new ones (`UnknownSession`).
+
+    The account's number is learnt once, from the first event that carries it: a later event
+    claiming another number changes nothing (relinking a session is done by a person).
+    """
+    session = Session.objects.filter(name=name).first()
+    if session is None:
+        raise UnknownSession(name)
+    if me_jid and not session.me_jid and len(me_jid) <= 100:
         session.me_jid = me_jid
-        session.phone_number = phone_from_jid(me_jid) or session.phone_number
+        session.phone_number = session.phone_number or phone_from_jid(me_jid) or ""
         session.save(update_fields=["me_jid", "phone_number"])
+    elif me_jid and me_jid != session.me_jid:
+        logger.warning("WAHA event for session %s names another account; ignored", name)
     return session
 
 

@@ -8,6 +8,9 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("DJANGO_HTTPS", "off")
+# The webhooks are closed without a secret; tests sign with these (tests/webhooks.py).
+os.environ.setdefault("WAHA_WEBHOOK_SECRET", "waha-test-secret-for-the-suite-only")
+os.environ.setdefault("MOLTFLOW_WEBHOOK_SECRET", "moltflow-test-secret-for-the-suite-only")
 
 from dashboard.settings import *  # noqa: E402, F403
 from dashboard.settings import STORAGES  # noqa: E402

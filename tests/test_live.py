@@ -5,7 +5,6 @@ every way a lead can change writes to it — the dashboard, the API, webhooks, i
 sync — that a failed change writes nothing, and how `/live/events` answers.
 """
 
-import json
 import time
 import uuid
 from datetime import timedelta
@@ -30,6 +29,7 @@ from leads.roles import MANAGER, REP, set_user_role
 from tests.factories import make_group, make_lead, make_session
 from tests.test_waha_webhook import envelope, group_message
 from tests.test_webhook_moltflow import lead_object
+from tests.webhooks import post_moltflow, post_waha
 
 pytestmark = pytest.mark.django_db
 
@@ -139,27 +139,25 @@ def test_a_lead_from_a_waha_webhook_announces_after_commit(django_capture_on_com
     group = make_group(make_session("default"), keywords=["price"])
     body = envelope("message", group_message(group.wa_group_id, "what's the price?"))
     with django_capture_on_commit_callbacks(execute=True):
-        response = Client().post("/webhooks/waha", json.dumps(body), "application/json")
+        response = post_waha(Client(), body)
     assert response.status_code == 200
     assert kinds() == [LeadEventKind.CREATED]
 
 
 def test_a_lead_from_a_moltflow_webhook_announces(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        Client().post(
-            "/webhooks/moltflow",
-            json.dumps({"event": "lead.detected", "data": lead_object()}),
-            "application/json",
-        )
+        post_moltflow(Client(), {"event": "lead.detected", "data": lead_object()})
     assert kinds() == [LeadEventKind.CREATED]
 
 
 def test_an_upstream_status_change_from_the_sync_announces(django_capture_on_commit_callbacks):
     lead = lead_object()
-    post = lambda body: Client().post("/webhooks/moltflow", json.dumps(body), "application/json")  # noqa: E731
-    with django_capture_on_commit_callbacks(execute=True):
-        post({"event": "lead.detected", "data": lead})
-        post({"event": "lead.detected", "data": {**lead, "lead_status": "qualified"}})
+    # Two deliveries, two requests: each commits (and announces) before the next.
+    for status in ["new", "qualified"]:
+        with django_capture_on_commit_callbacks(execute=True):
+            post_moltflow(
+                Client(), {"event": "lead.detected", "data": {**lead, "lead_status": status}}
+            )
     assert kinds() == [LeadEventKind.CREATED, LeadEventKind.STATUS_CHANGED]
 
 

@@ -31,6 +31,7 @@ from leads.models import (
     WallLink,
 )
 from leads.roles import MANAGER, set_user_role
+from tests.webhooks import post_waha
 
 pytestmark = pytest.mark.django_db
 
@@ -170,7 +171,7 @@ def waha(client: Client, payload: dict, event: str = "message", session: str = S
         "me": {"id": "15550009999@c.us", "pushName": "Sales"},
         "payload": payload,
     }
-    return client.post("/webhooks/waha", json.dumps(body), content_type="application/json")
+    return post_waha(client, body)
 
 
 def group_message(group_jid: str, n: int, name: str, body: str) -> dict:
@@ -191,6 +192,7 @@ def hostile() -> dict:
     webhook = Client()
     _, raw_key = ApiKey.issue(KEY_NAME)
     api = Client(headers={"X-API-Key": raw_key})
+    Session.objects.create(name=SESSION_NAME)  # events update configured sessions only
     assert waha(webhook, {"status": "WORKING"}, event="session.status").status_code == 200
     session = Session.objects.get(name=SESSION_NAME)
     keywords = [k for k in CORPUS if len(k) <= 200] + ["price"]

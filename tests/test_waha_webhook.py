@@ -12,6 +12,7 @@ from django.test import Client
 from leads.models import GroupMessage, InboundMessage, Lead, SeenGroup, Session
 from leads.waha import sign, signature_is_valid
 from tests.factories import make_group, make_session
+from tests.webhooks import body_of, waha_headers
 
 URL = "/webhooks/waha"
 SECRET = "waha-test-secret"
@@ -61,14 +62,23 @@ def group_message(
     }
 
 
-def post(client: Client, data: object, **headers: str):
-    body = data if isinstance(data, bytes) else json.dumps(data).encode()
+def post(client: Client, data: object, *, signed: bool = True, **headers: str):
+    """POST `data`, signed with the configured secret unless headers are given or not `signed`."""
+    body = body_of(data)
+    if signed and not headers:
+        headers = waha_headers(body)
     return client.post(URL, body, content_type="application/json", headers=headers)
 
 
 @pytest.fixture
 def client() -> Client:
     return Client()
+
+
+@pytest.fixture
+def stopped(db) -> Session:
+    """The session "default", configured and not yet running."""
+    return Session.objects.create(name="default", status="STOPPED")
 
 
 @pytest.fixture
@@ -93,7 +103,7 @@ def test_the_signature_is_the_hex_hmac_of_the_raw_body():
 
 
 @pytest.mark.django_db
-def test_it_accepts_a_correctly_signed_event(client, settings):
+def test_it_accepts_a_correctly_signed_event(client, stopped, settings):
     settings.WAHA_WEBHOOK_SECRET = SECRET
 
     response = post(
@@ -105,7 +115,7 @@ def test_it_accepts_a_correctly_signed_event(client, settings):
 
 
 @pytest.mark.django_db
-def test_it_takes_sha512_when_the_algorithm_header_is_missing(client, settings):
+def test_it_takes_sha512_when_the_algorithm_header_is_missing(client, stopped, settings):
     settings.WAHA_WEBHOOK_SECRET = SECRET
 
     response = post(client, KNOWN_BODY, X_Webhook_Hmac=KNOWN_SHA512)
@@ -114,7 +124,7 @@ def test_it_takes_sha512_when_the_algorithm_header_is_missing(client, settings):
 
 
 @pytest.mark.django_db
-def test_it_accepts_sha256_when_the_header_names_it(client, settings):
+def test_it_accepts_sha256_when_the_header_names_it(client, stopped, settings):
     settings.WAHA_WEBHOOK_SECRET = SECRET
 
     response = post(
@@ -139,7 +149,7 @@ def test_it_rejects_a_wrong_signature_and_changes_nothing(client, settings):
 def test_it_rejects_a_missing_signature(client, settings):
     settings.WAHA_WEBHOOK_SECRET = SECRET
 
-    response = post(client, KNOWN_BODY)
+    response = post(client, KNOWN_BODY, signed=False)
 
     assert response.status_code == 401
     assert not Session.objects.exists()
@@ -177,12 +187,16 @@ def test_a_signed_message_event_makes_a_lead(client, settings, group):
 
 
 @pytest.mark.django_db
-def test_without_a_secret_it_accepts_unsigned_events(client, settings):
+def test_without_a_secret_it_refuses_every_event_and_says_why(client, settings, stopped):
     settings.WAHA_WEBHOOK_SECRET = ""
 
-    response = post(client, KNOWN_BODY)
+    unsigned = post(client, KNOWN_BODY, signed=False)
+    signed_with_nothing = post(client, KNOWN_BODY, X_Webhook_Hmac=sign("", KNOWN_BODY))
 
-    assert response.status_code == 200
+    for response in (unsigned, signed_with_nothing):
+        assert response.status_code == 403
+        assert "WAHA_WEBHOOK_SECRET is not set" in response.json()["detail"]
+    assert Session.objects.get().status == "STOPPED"
 
 
 # --- Bad input -----------------------------------------------------------------------------
@@ -244,7 +258,7 @@ def test_it_refuses_get(client):
 
 
 @pytest.mark.django_db
-def test_a_status_a_newer_waha_invented_is_kept_as_sent(client):
+def test_a_status_a_newer_waha_invented_is_kept_as_sent(client, stopped):
     response = post(client, envelope("session.status", {"status": "PAIRING_CODE"}))
 
     assert response.status_code == 200
@@ -262,13 +276,28 @@ def test_a_session_status_that_is_not_one_is_a_400(client):
 
 
 @pytest.mark.django_db
-def test_an_event_for_an_unknown_session_creates_it(client):
-    response = post(client, envelope("session.status", {"status": "SCAN_QR_CODE"}, "sales-2"))
+def test_an_event_for_an_unknown_session_is_refused_and_creates_nothing(client):
+    for event in [
+        envelope("session.status", {"status": "SCAN_QR_CODE"}, "sales-2"),
+        envelope("message", group_message("120363000000000001@g.us", "price?"), "sales-2"),
+    ]:
+        response = post(client, event)
 
-    assert response.status_code == 200
-    session = Session.objects.get(name="sales-2")
-    assert session.status == "SCAN_QR_CODE"
-    assert session.phone_number == "+15550009999"
+        assert response.status_code == 404
+        assert "No session named 'sales-2'" in response.json()["detail"]
+    assert not Session.objects.exists()
+    assert not SeenGroup.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_sessions_number_is_learnt_once_and_not_replaced(client, stopped):
+    post(client, envelope("session.status", {"status": "WORKING"}))
+    other = {**envelope("session.status", {"status": "WORKING"}), "me": {"id": "15551112222@c.us"}}
+
+    post(client, other)
+
+    stopped.refresh_from_db()
+    assert (stopped.me_jid, stopped.phone_number) == ("15550009999@c.us", "+15550009999")
 
 
 @pytest.mark.django_db
@@ -410,10 +439,25 @@ def test_a_paused_group_is_treated_as_not_monitored(client, group):
 
 @pytest.mark.django_db
 def test_a_monitored_group_on_another_session_does_not_catch_this_sessions_messages(client, group):
+    make_session("other")
     post(client, envelope("message", group_message(group.wa_group_id, "price?"), "other"))
 
     assert not Lead.objects.exists()
     assert SeenGroup.objects.get().session.name == "other"
+
+
+@pytest.mark.django_db
+def test_the_groups_seen_on_a_session_are_bounded(client, group, monkeypatch):
+    monkeypatch.setattr("leads.monitoring.MAX_SEEN_GROUPS_PER_SESSION", 3)
+    jids = [f"12036300000000{n:04d}@g.us" for n in range(5)]
+
+    for n, jid in enumerate(jids):
+        message = group_message(jid, "hello", message_id=f"m{n}")
+        assert post(client, envelope("message", message)).status_code == 200
+    post(client, envelope("message", group_message(jids[0], "again", message_id="m9")))
+
+    seen = dict(SeenGroup.objects.values_list("wa_group_id", "message_count"))
+    assert seen == {jids[0]: 2, jids[1]: 1, jids[2]: 1}
 
 
 # --- Direct messages -----------------------------------------------------------------------
@@ -451,11 +495,11 @@ def test_a_direct_message_is_kept_once_for_reciprocity(client, api, group):
 
 
 @pytest.mark.django_db
-def test_the_accounts_own_direct_messages_do_not_count_as_inbound(client):
+def test_the_accounts_own_direct_messages_do_not_count_as_inbound(client, stopped):
     own = direct_message(from_me=True)
     own["from"], own["to"] = "15550009999@c.us", "972521234567@c.us"
 
-    post(client, envelope("message.any", own))
+    assert post(client, envelope("message.any", own)).status_code == 200
 
     assert not InboundMessage.objects.exists()
 

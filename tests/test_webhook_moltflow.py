@@ -12,6 +12,7 @@ from django.test import Client
 from leads.models import Lead, LeadStatusChange, MonitoredGroup
 from leads.sync import MIRROR_SESSION_NAME
 from tests.factories import make_group, make_lead
+from tests.webhooks import body_of, moltflow_headers
 
 URL = "/webhooks/moltflow"
 SECRET = "whsec-test"
@@ -38,8 +39,11 @@ def lead_object(**overrides: Any) -> dict[str, Any]:
 
 
 def post(client: Client, body: Any, **headers: str) -> Any:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return client.post(URL, raw, content_type="application/json", headers=headers)
+    """POST `body`, signed with the configured secret unless headers are given."""
+    raw = body_of(body)
+    return client.post(
+        URL, raw, content_type="application/json", headers=headers or moltflow_headers(raw)
+    )
 
 
 def sign(body: dict[str, Any], secret: str = SECRET) -> tuple[bytes, str]:
@@ -164,7 +168,7 @@ def test_an_unsigned_or_wrongly_signed_event_is_refused(
     if signature == "wrong-secret":
         signature = sign(body, "another secret")[1]
     headers = {"X-Webhook-Signature": signature} if signature is not None else {}
-    response = post(client, raw, **headers)
+    response = client.post(URL, raw, content_type="application/json", headers=headers)
     assert response.status_code == 401
     assert not Lead.objects.exists()
 

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from leads.filters import check_day
 from leads.models import STATUS_CHOICES, ActorKind, LeadStatusChange
 from leads.roles import VIEWER, role_required
 from leads.views.rendering import render_region
@@ -63,6 +64,8 @@ def _changes(form: ActivityFilter) -> QuerySet[LeadStatusChange]:
         changes = changes.filter(user=data["user"])
     if data["status"]:
         changes = changes.filter(to_status=data["status"])
+    check_day("From", data["date_from"])
+    check_day("To", data["date_to"])
     if data["date_from"]:
         changes = changes.filter(changed_at__gte=_start_of(data["date_from"]))
     if data["date_to"]:

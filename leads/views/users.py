@@ -2,8 +2,8 @@
 
 A deliberately small page: the Django admin remains for everything else about accounts, but
 roles are set here, so a manager does not need `is_staff` (admin access) to run the team.
-Superusers are always managers; nobody changes their own role or switches themselves off
-here, so a manager cannot lock the team out of this page by accident.
+Superusers are always managers. The rules on who may change whom (not oneself, a superuser
+only by a superuser, never the last manager) are in `leads.people`.
 """
 
 from django import forms
@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from leads.people import PersonChangeRefused, change_person
 from leads.roles import MANAGER, ROLE_LABELS, ROLES, VIEWER, role_required, set_user_role, user_role
 
 ROLE_CHOICES = [(role, ROLE_LABELS[role]) for role in ROLES]
@@ -74,13 +75,16 @@ def user_update(request: HttpRequest, user_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose one of the roles.")
         return redirect("leads:users")
-    if user.pk == request.user.pk:
-        messages.error(request, "You cannot change your own role or switch yourself off.")
-        return redirect("leads:users")
-    set_user_role(user, form.cleaned_data["role"])
-    if user.is_active != form.cleaned_data["is_active"]:
-        user.is_active = form.cleaned_data["is_active"]
-        user.save(update_fields=["is_active"])
+    try:
+        change_person(
+            request.user,
+            user,
+            role=form.cleaned_data["role"],
+            is_active=form.cleaned_data["is_active"],
+        )
+    except PersonChangeRefused as refused:
+        messages.error(request, str(refused))
+        return _render(request, status=403)
     note = " (a superuser stays a manager whatever the role)" if user.is_superuser else ""
     messages.success(request, f"Saved {user.get_username()}{note}.")
     return redirect("leads:users")

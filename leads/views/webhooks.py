@@ -1,14 +1,14 @@
 """`POST /webhooks/waha`: WhatsApp messages and session changes from WAHA (CONTRACT §2)."""
 
-import json
-
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from leads.jsonbody import BadJson, parse_json_body
 from leads.waha import (
     MAX_BODY_BYTES,
+    UnknownSession,
     WahaPayloadError,
     apply_event,
     parse_event,
@@ -31,14 +31,16 @@ def _declared_length(request: HttpRequest) -> int:
 @require_POST
 def waha(request: HttpRequest) -> JsonResponse:
     """Verify, parse and apply one WAHA event; bad input gets a 4xx, never a 500."""
+    secret = settings.WAHA_WEBHOOK_SECRET
+    if not secret:  # closed by default: no secret, no way in
+        return _detail(403, "This webhook is closed: WAHA_WEBHOOK_SECRET is not set on the server.")
     # Refuse an oversize body before reading or hashing it.
     if _declared_length(request) > MAX_BODY_BYTES:
         return _detail(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
     body = request.body
     if len(body) > MAX_BODY_BYTES:
         return _detail(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
-    secret = settings.WAHA_WEBHOOK_SECRET
-    if secret and not signature_is_valid(
+    if not signature_is_valid(
         secret,
         body,
         request.headers.get("X-Webhook-Hmac"),
@@ -46,13 +48,17 @@ def waha(request: HttpRequest) -> JsonResponse:
     ):
         return _detail(401, "Missing or wrong X-Webhook-Hmac signature.")
     try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return _detail(400, "The body is not valid JSON.")
+        data = parse_json_body(body)
+    except BadJson as error:
+        return _detail(400, str(error))
     try:
         event = parse_event(data)
     except WahaPayloadError as error:
         return _detail(400, str(error))
     if event is None:
         return JsonResponse({"status": "ignored"})
-    return JsonResponse({"status": "ok", "result": apply_event(event)})
+    try:
+        result = apply_event(event)
+    except UnknownSession as error:
+        return _detail(404, str(error))
+    return JsonResponse({"status": "ok", "result": result})
