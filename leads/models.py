@@ -462,3 +462,29 @@ class LoginThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key[:12]}… {self.failures} failures"
+
+
+# --- The million (issue 11): totals kept, not counted -------------------------------------
+
+
+class LeadTotal(models.Model):
+    """How many leads one group holds in one status: kept exact by database triggers.
+
+    Triggers on `leads_lead` (migration 0007) adjust these rows in the same transaction as
+    every INSERT, UPDATE and DELETE of leads, whoever writes them — services, ingest, import,
+    sync, COPY, the admin — so no page counts the store. `leads.totals.reconcile_totals()`
+    rebuilds them from the rows. `group_id` is not a foreign key: a deleted group's leads
+    are deleted row by row, which brings its totals to 0 through the same triggers.
+    """
+
+    group_id = models.UUIDField()
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES)
+    total = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group_id", "status"], name="lead_total_per_group")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group_id} {self.status}: {self.total}"

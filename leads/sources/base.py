@@ -24,6 +24,7 @@ from leads.sources.records import (
     Reciprocity,
     SessionRecord,
     SourceHealth,
+    StatusCounts,
 )
 
 
@@ -65,6 +66,14 @@ class LeadSource(Protocol):
 
     def count_by_status(self, query: LeadQuery | None = None) -> dict[Status, int]:
         """How many leads per status match `query` (its own `status` is ignored)."""
+        ...
+
+    def count_by_status_capped(self, query: LeadQuery, cap: int) -> StatusCounts:
+        """Like `count_by_status`, but a source may stop counting a status past `cap`.
+
+        Exact whenever it is cheap (the local store's kept totals); a status it stopped
+        counting is in `capped` with the number `cap`, for the page to show as "1,000+".
+        """
         ...
 
     def get_lead(self, lead_id: uuid.UUID) -> LeadDetail:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from django.db import connection
 from django.db.models import Case, Count, Max, QuerySet, Value, When
 from django.db.models.functions import Lower
 
@@ -55,7 +56,9 @@ from leads.sources.records import (
     SessionRecord,
     SourceHealth,
     StatusChangeRecord,
+    StatusCounts,
 )
+from leads.totals import totals_by_status
 
 _PIPELINE_ORDER = Case(
     *(When(lead_status=status.value, then=Value(index)) for index, status in enumerate(STATUSES)),
@@ -114,6 +117,11 @@ def _history_record(change: LeadStatusChange) -> StatusChangeRecord:
         actor_label=_actor_label(change),
         reason=change.reason,
     )
+
+
+def _totals_answer(query: LeadQuery) -> bool:
+    """Whether the kept totals answer the counts: no filter but the group (status ignored)."""
+    return not (query.filters_used() - {"status", "source_group_id"})
 
 
 class LocalSource:
@@ -193,8 +201,11 @@ class LocalSource:
         )
 
     def count_by_status(self, query: LeadQuery | None = None) -> dict[Status, int]:
-        """Leads per status in one grouped query; statuses with none are 0."""
-        leads = self._matching(query or LeadQuery(), with_status=False)
+        """Leads per status: the kept totals when only a group filters, else one grouped count."""
+        query = query or LeadQuery()
+        if _totals_answer(query):
+            return totals_by_status(query.source_group_id)
+        leads = self._matching(query, with_status=False)
         counts = dict(
             leads.order_by()
             .values("lead_status")
@@ -202,6 +213,26 @@ class LocalSource:
             .values_list("lead_status", "n")
         )
         return {status: counts.get(status.value, 0) for status in STATUSES}
+
+    def count_by_status_capped(self, query: LeadQuery, cap: int) -> StatusCounts:
+        """Exact from the kept totals when only a group filters; else each status counted up
+        to `cap + 1` rows in one statement, so a common search word never counts 160k rows."""
+        if _totals_answer(query):
+            return StatusCounts(totals_by_status(query.source_group_id))
+        leads = self._matching(query, with_status=False).order_by()
+        parts, params = [], []
+        for status in STATUSES:
+            limited = leads.filter(lead_status=status.value).values("pk")[: cap + 1]
+            sql, part_params = limited.query.sql_with_params()
+            parts.append(f"SELECT COUNT(*) FROM ({sql}) AS capped_{status.value}")  # noqa: S608
+            params.extend(part_params)
+        with connection.cursor() as cursor:
+            # One round trip: each scalar subquery stops at its LIMIT.
+            cursor.execute("SELECT " + ", ".join(f"({part})" for part in parts), params)
+            numbers = cursor.fetchone()
+        counts = {status: min(n, cap) for status, n in zip(STATUSES, numbers, strict=True)}
+        capped = frozenset(status for status, n in zip(STATUSES, numbers, strict=True) if n > cap)
+        return StatusCounts(counts, capped)
 
     def get_lead(self, lead_id: uuid.UUID) -> LeadDetail:
         """The lead with its message count, session and status history."""

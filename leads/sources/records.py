@@ -110,6 +110,26 @@ class Page:
     has_next: bool
 
 
+# A count over a search stops here: past it the page says "1,000+" rather than scan for more.
+COUNT_CAP = 1000
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    """Leads per status. A status in `capped` has more than its number (which is the cap)."""
+
+    counts: dict[Status, int]
+    capped: frozenset[Status] = frozenset()
+
+    def matching(self, status: Status | None) -> tuple[int, bool]:
+        """How many match the status filter (all statuses when None), and whether capped."""
+        chosen = [status] if status else list(self.counts)
+        return (
+            sum(self.counts.get(s, 0) for s in chosen),
+            any(s in self.capped for s in chosen),
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class BulkFailure:
     lead_id: uuid.UUID
