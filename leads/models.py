@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -152,7 +153,22 @@ class Lead(models.Model):
             models.Index(fields=["-lead_detected_at", "-id"], name="lead_newest_first"),
             models.Index(fields=["lead_status", "-lead_detected_at"], name="lead_status_newest"),
             models.Index(fields=["source_group", "-lead_detected_at"], name="lead_group_newest"),
-            models.Index(Lower("contact_name"), name="lead_name_lower"),
+            # Name sorts carry the newest-first tie-break so a page stops after its rows
+            # instead of sorting every lead that shares a name (the status one serves the
+            # table's commonest view, a status tab sorted by name, with or without search).
+            models.Index(
+                Lower("contact_name"),
+                F("lead_detected_at").desc(),
+                F("id").desc(),
+                name="lead_name_newest",
+            ),
+            models.Index(
+                F("lead_status"),
+                Lower("contact_name"),
+                F("lead_detected_at").desc(),
+                F("id").desc(),
+                name="lead_status_name_newest",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -160,7 +160,7 @@ def test_capped_counts_stop_past_the_cap_and_say_so():
     make_lead(group, status="lost", keyword="price")
     make_lead(group, status="lost", keyword="other", preview="")
 
-    counts = LocalSource().count_by_status_capped(LeadQuery(search="price"), cap=2)
+    counts = LocalSource().count_by_status_capped(LeadQuery(search="price"), cap=3, tab_cap=2)
 
     assert counts.counts == {
         Status.NEW: 2,
@@ -171,7 +171,20 @@ def test_capped_counts_stop_past_the_cap_and_say_so():
     }
     assert counts.capped == {Status.NEW}
     assert counts.matching(Status.LOST) == (1, False)
+    # All statuses together are counted to the larger cap: 4 matches, more than 3.
     assert counts.matching(None) == (3, True)
+
+
+@pytest.mark.django_db
+def test_the_status_asked_for_is_counted_to_the_larger_cap():
+    group = make_group()
+    for _ in range(3):
+        make_lead(group, status="new", keyword="price")
+    query = LeadQuery(search="price", status=Status.NEW)
+
+    counts = LocalSource().count_by_status_capped(query, cap=5, tab_cap=1)
+
+    assert counts.matching(Status.NEW) == (3, False)
 
 
 @pytest.mark.django_db
@@ -179,6 +192,6 @@ def test_capped_counts_without_a_search_are_exact_totals():
     group = make_group()
     for _ in range(3):
         make_lead(group, status="new")
-    counts = LocalSource().count_by_status_capped(LeadQuery(status=Status.NEW), cap=2)
+    counts = LocalSource().count_by_status_capped(LeadQuery(status=Status.NEW), cap=2, tab_cap=1)
     assert counts.counts[Status.NEW] == 3
     assert counts.capped == frozenset()

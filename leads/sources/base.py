@@ -68,11 +68,13 @@ class LeadSource(Protocol):
         """How many leads per status match `query` (its own `status` is ignored)."""
         ...
 
-    def count_by_status_capped(self, query: LeadQuery, cap: int) -> StatusCounts:
-        """Like `count_by_status`, but a source may stop counting a status past `cap`.
+    def count_by_status_capped(self, query: LeadQuery, cap: int, tab_cap: int) -> StatusCounts:
+        """Like `count_by_status`, but a source may stop counting past a cap.
 
-        Exact whenever it is cheap (the local store's kept totals); a status it stopped
-        counting is in `capped` with the number `cap`, for the page to show as "1,000+".
+        Exact whenever it is cheap (the local store's kept totals). Otherwise the leads
+        matching the query's own status (all statuses when it has none) are counted up to
+        `cap`, every other status up to `tab_cap`; what stopped is marked capped, for the
+        page to show as "1000+".
         """
         ...
 

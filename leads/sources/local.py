@@ -214,24 +214,37 @@ class LocalSource:
         )
         return {status: counts.get(status.value, 0) for status in STATUSES}
 
-    def count_by_status_capped(self, query: LeadQuery, cap: int) -> StatusCounts:
-        """Exact from the kept totals when only a group filters; else each status counted up
-        to `cap + 1` rows in one statement, so a common search word never counts 160k rows."""
+    def count_by_status_capped(self, query: LeadQuery, cap: int, tab_cap: int) -> StatusCounts:
+        """Exact kept totals when only a group filters; else capped counts in one statement.
+
+        Each capped count is a `COUNT(*)` over a `LIMIT`ed subquery, so a common search word
+        stops after a few thousand rows instead of counting 160,000 of them.
+        """
         if _totals_answer(query):
             return StatusCounts(totals_by_status(query.source_group_id))
         leads = self._matching(query, with_status=False).order_by()
+        subsets = [
+            (leads.filter(lead_status=s.value), cap if s == query.status else tab_cap)
+            for s in STATUSES
+        ]
+        if query.status is None:
+            subsets.append((leads, cap))
         parts, params = [], []
-        for status in STATUSES:
-            limited = leads.filter(lead_status=status.value).values("pk")[: cap + 1]
-            sql, part_params = limited.query.sql_with_params()
-            parts.append(f"SELECT COUNT(*) FROM ({sql}) AS capped_{status.value}")  # noqa: S608
-            params.extend(part_params)
+        for subset, limit in subsets:
+            sql, subset_params = subset.values("pk")[: limit + 1].query.sql_with_params()
+            # ORM-compiled SQL with its own parameters: nothing user-written is spliced in.
+            parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608
+            params.extend(subset_params)
         with connection.cursor() as cursor:
-            # One round trip: each scalar subquery stops at its LIMIT.
-            cursor.execute("SELECT " + ", ".join(f"({part})" for part in parts), params)
-            numbers = cursor.fetchone()
-        counts = {status: min(n, cap) for status, n in zip(STATUSES, numbers, strict=True)}
-        capped = frozenset(status for status, n in zip(STATUSES, numbers, strict=True) if n > cap)
+            cursor.execute("SELECT " + ", ".join(parts), params)
+            numbers = list(cursor.fetchone())
+        limits = [limit for _, limit in subsets]
+        counts = {s: min(n, limit) for s, n, limit in zip(STATUSES, numbers, limits, strict=False)}
+        capped = frozenset(
+            s for s, n, limit in zip(STATUSES, numbers, limits, strict=False) if n > limit
+        )
+        if query.status is None:
+            return StatusCounts(counts, capped, min(numbers[-1], cap), numbers[-1] > cap)
         return StatusCounts(counts, capped)
 
     def get_lead(self, lead_id: uuid.UUID) -> LeadDetail:

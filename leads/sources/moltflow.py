@@ -356,7 +356,7 @@ class MoltflowSource:
             counts[status] = total
         return counts
 
-    def count_by_status_capped(self, query: LeadQuery, cap: int) -> StatusCounts:
+    def count_by_status_capped(self, query: LeadQuery, cap: int, tab_cap: int) -> StatusCounts:
         """MoltFlow's `total` is exact and costs one call per status either way: no cap."""
         return StatusCounts(self.count_by_status(query))
 

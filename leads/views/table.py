@@ -17,6 +17,7 @@ from leads.sources.errors import SourceError
 from leads.sources.records import (
     COUNT_CAP,
     SORT_NEWEST,
+    TAB_COUNT_CAP,
     Capabilities,
     LeadQuery,
     LeadRecord,
@@ -96,7 +97,7 @@ def _table_context(request: HttpRequest, source: LeadSource) -> dict[str, Any]:
     # No COUNT for the page: the counts per status (kept totals, or capped) give the total.
     page = source.list_leads(query, offset=state.offset, limit=state.page_size, count_total=False)
     rows: list[LeadRecord] = list(page.rows)
-    status_counts = source.count_by_status_capped(query, COUNT_CAP)
+    status_counts = source.count_by_status_capped(query, COUNT_CAP, TAB_COUNT_CAP)
     counts = status_counts.counts
     matching, matching_capped = status_counts.matching(query.status)
     all_count, all_capped = status_counts.matching(None)
