@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -152,7 +153,22 @@ class Lead(models.Model):
             models.Index(fields=["-lead_detected_at", "-id"], name="lead_newest_first"),
             models.Index(fields=["lead_status", "-lead_detected_at"], name="lead_status_newest"),
             models.Index(fields=["source_group", "-lead_detected_at"], name="lead_group_newest"),
-            models.Index(Lower("contact_name"), name="lead_name_lower"),
+            # Name sorts carry the newest-first tie-break so a page stops after its rows
+            # instead of sorting every lead that shares a name (the status one serves the
+            # table's commonest view, a status tab sorted by name, with or without search).
+            models.Index(
+                Lower("contact_name"),
+                F("lead_detected_at").desc(),
+                F("id").desc(),
+                name="lead_name_newest",
+            ),
+            models.Index(
+                F("lead_status"),
+                Lower("contact_name"),
+                F("lead_detected_at").desc(),
+                F("id").desc(),
+                name="lead_status_name_newest",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -462,3 +478,29 @@ class LoginThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key[:12]}… {self.failures} failures"
+
+
+# --- The million (issue 11): totals kept, not counted -------------------------------------
+
+
+class LeadTotal(models.Model):
+    """How many leads one group holds in one status: kept exact by database triggers.
+
+    Triggers on `leads_lead` (migration 0007) adjust these rows in the same transaction as
+    every INSERT, UPDATE and DELETE of leads, whoever writes them — services, ingest, import,
+    sync, COPY, the admin — so no page counts the store. `leads.totals.reconcile_totals()`
+    rebuilds them from the rows. `group_id` is not a foreign key: a deleted group's leads
+    are deleted row by row, which brings its totals to 0 through the same triggers.
+    """
+
+    group_id = models.UUIDField()
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES)
+    total = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group_id", "status"], name="lead_total_per_group")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group_id} {self.status}: {self.total}"

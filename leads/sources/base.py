@@ -24,6 +24,7 @@ from leads.sources.records import (
     Reciprocity,
     SessionRecord,
     SourceHealth,
+    StatusCounts,
 )
 
 
@@ -65,6 +66,16 @@ class LeadSource(Protocol):
 
     def count_by_status(self, query: LeadQuery | None = None) -> dict[Status, int]:
         """How many leads per status match `query` (its own `status` is ignored)."""
+        ...
+
+    def count_by_status_capped(self, query: LeadQuery, cap: int, tab_cap: int) -> StatusCounts:
+        """Like `count_by_status`, but a source may stop counting past a cap.
+
+        Exact whenever it is cheap (the local store's kept totals). Otherwise the leads
+        matching the query's own status (all statuses when it has none) are counted up to
+        `cap`, every other status up to `tab_cap`; what stopped is marked capped, for the
+        page to show as "1000+".
+        """
         ...
 
     def get_lead(self, lead_id: uuid.UUID) -> LeadDetail:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from django.db import connection
 from django.db.models import Case, Count, Max, QuerySet, Value, When
 from django.db.models.functions import Lower
 
@@ -55,7 +56,9 @@ from leads.sources.records import (
     SessionRecord,
     SourceHealth,
     StatusChangeRecord,
+    StatusCounts,
 )
+from leads.totals import totals_by_status
 
 _PIPELINE_ORDER = Case(
     *(When(lead_status=status.value, then=Value(index)) for index, status in enumerate(STATUSES)),
@@ -114,6 +117,11 @@ def _history_record(change: LeadStatusChange) -> StatusChangeRecord:
         actor_label=_actor_label(change),
         reason=change.reason,
     )
+
+
+def _totals_answer(query: LeadQuery) -> bool:
+    """Whether the kept totals answer the counts: no filter but the group (status ignored)."""
+    return not (query.filters_used() - {"status", "source_group_id"})
 
 
 class LocalSource:
@@ -193,8 +201,11 @@ class LocalSource:
         )
 
     def count_by_status(self, query: LeadQuery | None = None) -> dict[Status, int]:
-        """Leads per status in one grouped query; statuses with none are 0."""
-        leads = self._matching(query or LeadQuery(), with_status=False)
+        """Leads per status: the kept totals when only a group filters, else one grouped count."""
+        query = query or LeadQuery()
+        if _totals_answer(query):
+            return totals_by_status(query.source_group_id)
+        leads = self._matching(query, with_status=False)
         counts = dict(
             leads.order_by()
             .values("lead_status")
@@ -202,6 +213,39 @@ class LocalSource:
             .values_list("lead_status", "n")
         )
         return {status: counts.get(status.value, 0) for status in STATUSES}
+
+    def count_by_status_capped(self, query: LeadQuery, cap: int, tab_cap: int) -> StatusCounts:
+        """Exact kept totals when only a group filters; else capped counts in one statement.
+
+        Each capped count is a `COUNT(*)` over a `LIMIT`ed subquery, so a common search word
+        stops after a few thousand rows instead of counting 160,000 of them.
+        """
+        if _totals_answer(query):
+            return StatusCounts(totals_by_status(query.source_group_id))
+        leads = self._matching(query, with_status=False).order_by()
+        subsets = [
+            (leads.filter(lead_status=s.value), cap if s == query.status else tab_cap)
+            for s in STATUSES
+        ]
+        if query.status is None:
+            subsets.append((leads, cap))
+        parts, params = [], []
+        for subset, limit in subsets:
+            sql, subset_params = subset.values("pk")[: limit + 1].query.sql_with_params()
+            # ORM-compiled SQL with its own parameters: nothing user-written is spliced in.
+            parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608
+            params.extend(subset_params)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(parts), params)
+            numbers = list(cursor.fetchone())
+        limits = [limit for _, limit in subsets]
+        counts = {s: min(n, limit) for s, n, limit in zip(STATUSES, numbers, limits, strict=False)}
+        capped = frozenset(
+            s for s, n, limit in zip(STATUSES, numbers, limits, strict=False) if n > limit
+        )
+        if query.status is None:
+            return StatusCounts(counts, capped, min(numbers[-1], cap), numbers[-1] > cap)
+        return StatusCounts(counts, capped)
 
     def get_lead(self, lead_id: uuid.UUID) -> LeadDetail:
         """The lead with its message count, session and status history."""

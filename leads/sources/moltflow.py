@@ -46,6 +46,7 @@ from leads.sources.records import (
     Reciprocity,
     SessionRecord,
     SourceHealth,
+    StatusCounts,
 )
 
 logger = logging.getLogger(__name__)
@@ -354,6 +355,10 @@ class MoltflowSource:
             _, total = self._page({**_query_params(query), "status": status.value, "limit": 1})
             counts[status] = total
         return counts
+
+    def count_by_status_capped(self, query: LeadQuery, cap: int, tab_cap: int) -> StatusCounts:
+        """MoltFlow's `total` is exact and costs one call per status either way: no cap."""
+        return StatusCounts(self.count_by_status(query))
 
     def get_lead(self, lead_id: uuid.UUID) -> LeadDetail:
         """The detailed lead (no history: MoltFlow's API does not publish it)."""

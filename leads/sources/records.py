@@ -110,6 +110,37 @@ class Page:
     has_next: bool
 
 
+# A count over a search stops here: past it the page says "1000+" rather than scan for more.
+COUNT_CAP = 1000
+# The status tabs beside it are a hint where to click, so they stop sooner ("100+"): each
+# stop costs about cap / (the status's share of matches) rows read.
+TAB_COUNT_CAP = 100
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    """Leads per status, and how many match the query's own status filter (all if none).
+
+    A status in `capped` has more than its number; `total_capped` likewise for `total`.
+    """
+
+    counts: dict[Status, int]
+    capped: frozenset[Status] = frozenset()
+    # None: the sum of `counts` (and capped when any of them is).
+    total: int | None = None
+    total_capped: bool = False
+
+    def matching(self, status: Status | None) -> tuple[int, bool]:
+        """How many match the status filter (all statuses when None), and whether capped."""
+        if status is None and self.total is not None:
+            return self.total, self.total_capped
+        chosen = [status] if status else list(self.counts)
+        return (
+            sum(self.counts.get(s, 0) for s in chosen),
+            any(s in self.capped for s in chosen),
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class BulkFailure:
     lead_id: uuid.UUID

@@ -14,7 +14,14 @@ from leads.roles import VIEWER, can, role_required
 from leads.sources import get_source
 from leads.sources.base import LeadSource
 from leads.sources.errors import SourceError
-from leads.sources.records import SORT_NEWEST, Capabilities, LeadQuery, LeadRecord
+from leads.sources.records import (
+    COUNT_CAP,
+    SORT_NEWEST,
+    TAB_COUNT_CAP,
+    Capabilities,
+    LeadQuery,
+    LeadRecord,
+)
 from leads.tables import LeadTable, headers
 from leads.views.rendering import render_region
 
@@ -87,11 +94,15 @@ def _table_context(request: HttpRequest, source: LeadSource) -> dict[str, Any]:
     state, query = table_request.state, table_request.query
     capabilities = table_request.capabilities
     # `?ids=` (the leads a bulk action did not move) is one more filter of the source's.
-    page = source.list_leads(query, offset=state.offset, limit=state.page_size)
+    # No COUNT for the page: the counts per status (kept totals, or capped) give the total.
+    page = source.list_leads(query, offset=state.offset, limit=state.page_size, count_total=False)
     rows: list[LeadRecord] = list(page.rows)
-    page_total, has_next = page.total, page.has_next
-    counts = source.count_by_status(query)
-    matching = matching_total(counts, query.status)
+    status_counts = source.count_by_status_capped(query, COUNT_CAP, TAB_COUNT_CAP)
+    counts = status_counts.counts
+    matching, matching_capped = status_counts.matching(query.status)
+    all_count, all_capped = status_counts.matching(None)
+    page_total = page.total if page.total is not None or matching_capped else matching
+    has_next = page.has_next
     present = [status for status in STATUSES if counts.get(status)] or sorted(
         {row.status for row in rows}, key=STATUSES.index
     )
@@ -109,9 +120,14 @@ def _table_context(request: HttpRequest, source: LeadSource) -> dict[str, Any]:
         "rows": rows,
         "headers": headers(table, query.sort, capabilities.sorts),
         "sort_label": SORT_LABELS.get(query.sort, ""),
-        "status_counts": [{"status": s, "count": counts.get(s, 0)} for s in STATUSES],
-        "all_count": sum(counts.values()),
+        "status_counts": [
+            {"status": s, "count": counts.get(s, 0), "capped": s in status_counts.capped}
+            for s in STATUSES
+        ],
+        "all_count": all_count,
+        "all_capped": all_capped,
         "matching_count": matching,
+        "matching_capped": matching_capped,
         "page_total": page_total,
         "has_next": has_next,
         "previous_page": state.page - 1,

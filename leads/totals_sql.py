@@ -1,0 +1,86 @@
+"""The triggers that keep `leads_leadtotal` exact, per database (installed by migration 0007).
+
+PostgreSQL: statement-level triggers with transition tables, so a bulk UPDATE of 1,000 leads
+or a COPY of a million adds one grouped upsert, not one per row. SQLite: row-level triggers
+(it has no transition tables) with an upsert each. Both run inside the writing statement's
+transaction, so a total is never ahead of or behind the rows it counts.
+"""
+
+_PG_UPSERT = """
+    INSERT INTO leads_leadtotal (group_id, status, total)
+    SELECT group_id, status, sum(delta) FROM ({changes}) AS changes
+    GROUP BY group_id, status HAVING sum(delta) <> 0
+    ORDER BY group_id, status
+    ON CONFLICT (group_id, status)
+    DO UPDATE SET total = leads_leadtotal.total + EXCLUDED.total;
+"""
+_PG_NEW = "SELECT source_group_id AS group_id, lead_status AS status, 1 AS delta FROM new_rows"
+_PG_OLD = "SELECT source_group_id AS group_id, lead_status AS status, -1 AS delta FROM old_rows"
+
+POSTGRESQL_INSTALL = [
+    f"""
+    CREATE OR REPLACE FUNCTION leads_lead_totals_insert() RETURNS trigger
+    LANGUAGE plpgsql AS $$ BEGIN {_PG_UPSERT.format(changes=_PG_NEW)} RETURN NULL; END $$;
+    CREATE OR REPLACE FUNCTION leads_lead_totals_delete() RETURNS trigger
+    LANGUAGE plpgsql AS $$ BEGIN {_PG_UPSERT.format(changes=_PG_OLD)} RETURN NULL; END $$;
+    CREATE OR REPLACE FUNCTION leads_lead_totals_update() RETURNS trigger
+    LANGUAGE plpgsql AS $$ BEGIN
+    {_PG_UPSERT.format(changes=f"{_PG_OLD} UNION ALL {_PG_NEW}")} RETURN NULL; END $$;
+    """,
+    """
+    CREATE TRIGGER leads_lead_totals_insert AFTER INSERT ON leads_lead
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION leads_lead_totals_insert()
+    """,
+    """
+    CREATE TRIGGER leads_lead_totals_delete AFTER DELETE ON leads_lead
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION leads_lead_totals_delete()
+    """,
+    """
+    CREATE TRIGGER leads_lead_totals_update AFTER UPDATE ON leads_lead
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION leads_lead_totals_update()
+    """,
+]
+POSTGRESQL_UNINSTALL = [
+    "DROP TRIGGER IF EXISTS leads_lead_totals_insert ON leads_lead",
+    "DROP TRIGGER IF EXISTS leads_lead_totals_delete ON leads_lead",
+    "DROP TRIGGER IF EXISTS leads_lead_totals_update ON leads_lead",
+    "DROP FUNCTION IF EXISTS leads_lead_totals_insert()",
+    "DROP FUNCTION IF EXISTS leads_lead_totals_delete()",
+    "DROP FUNCTION IF EXISTS leads_lead_totals_update()",
+]
+
+
+def _sqlite_add(group: str, status: str, delta: str) -> str:
+    # Trigger text built from this module's constants only: nothing user-written goes in.
+    return (
+        "INSERT INTO leads_leadtotal (group_id, status, total) "  # noqa: S608
+        f"VALUES ({group}, {status}, {delta}) "
+        f"ON CONFLICT (group_id, status) DO UPDATE SET total = total + {delta};"
+    )
+
+
+SQLITE_INSTALL = [
+    "CREATE TRIGGER leads_lead_totals_insert AFTER INSERT ON leads_lead BEGIN "
+    + _sqlite_add("NEW.source_group_id", "NEW.lead_status", "1")
+    + " END",
+    "CREATE TRIGGER leads_lead_totals_delete AFTER DELETE ON leads_lead BEGIN "
+    + _sqlite_add("OLD.source_group_id", "OLD.lead_status", "-1")
+    + " END",
+    "CREATE TRIGGER leads_lead_totals_update AFTER UPDATE OF lead_status, source_group_id "
+    "ON leads_lead WHEN OLD.lead_status <> NEW.lead_status "
+    "OR OLD.source_group_id <> NEW.source_group_id BEGIN "
+    + _sqlite_add("OLD.source_group_id", "OLD.lead_status", "-1")
+    + _sqlite_add("NEW.source_group_id", "NEW.lead_status", "1")
+    + " END",
+]
+SQLITE_UNINSTALL = [
+    "DROP TRIGGER IF EXISTS leads_lead_totals_insert",
+    "DROP TRIGGER IF EXISTS leads_lead_totals_delete",
+    "DROP TRIGGER IF EXISTS leads_lead_totals_update",
+]
+
+INSTALL = {"postgresql": POSTGRESQL_INSTALL, "sqlite": SQLITE_INSTALL}
+UNINSTALL = {"postgresql": POSTGRESQL_UNINSTALL, "sqlite": SQLITE_UNINSTALL}

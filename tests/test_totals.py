@@ -1,0 +1,197 @@
+"""The kept totals per (group, status) equal the counted leads through every write path."""
+
+import io
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from leads import services
+from leads.models import Lead, LeadTotal
+from leads.pipeline import STATUSES, Status
+from leads.services import Actor
+from leads.sources.local import LocalSource
+from leads.sources.records import LeadQuery
+from leads.totals import reconcile_totals, totals_by_status
+from tests.factories import make_group, make_lead
+
+SYSTEM = Actor.system("test")
+
+
+def counted(group_id=None) -> dict[str, int]:
+    leads = Lead.objects.all()
+    if group_id is not None:
+        leads = leads.filter(source_group_id=group_id)
+    return {s.value: leads.filter(lead_status=s.value).count() for s in STATUSES}
+
+
+def kept(group_id=None) -> dict[str, int]:
+    return {status.value: n for status, n in totals_by_status(group_id).items()}
+
+
+@pytest.mark.django_db
+def test_creating_leads_adds_them_to_their_group_and_status():
+    group, other = make_group(), make_group()
+    make_lead(group, status="new")
+    make_lead(group, status="new")
+    make_lead(other, status="lost")
+    assert kept(group.id) == {**counted(group.id), "new": 2}
+    assert kept() == counted()
+    assert kept()["lost"] == 1
+
+
+@pytest.mark.django_db
+def test_a_status_change_moves_one_lead_between_totals():
+    lead = make_lead(status="new")
+    services.lead_change_status(lead.id, "contacted", SYSTEM)
+    assert kept()["new"] == 0
+    assert kept()["contacted"] == 1
+
+
+@pytest.mark.django_db
+def test_a_bulk_change_moves_every_lead_it_moved_and_no_other():
+    group = make_group()
+    leads = [make_lead(group, status="new") for _ in range(3)]
+    converted = make_lead(group, status="converted")
+    services.lead_bulk_change_status([lead.id for lead in [*leads, converted]], "lost", SYSTEM)
+    assert kept(group.id) == counted(group.id)
+    assert kept(group.id)["lost"] == 3 and kept(group.id)["converted"] == 1
+
+
+@pytest.mark.django_db
+def test_sync_and_plain_updates_that_keep_the_status_change_nothing():
+    lead = make_lead(status="qualified")
+    services.lead_sync_status(lead.id, "new", Actor(kind="sync"))
+    Lead.objects.filter(pk=lead.id).update(message_count=5)
+    assert kept() == counted()
+    assert kept()["new"] == 1
+
+
+@pytest.mark.django_db
+def test_deleting_leads_or_their_group_takes_them_out():
+    group, other = make_group(), make_group()
+    doomed = make_lead(group, status="new")
+    make_lead(group, status="contacted")
+    make_lead(other, status="new")
+    doomed.delete()
+    assert kept(group.id) == counted(group.id)
+    group.delete()
+    assert kept() == counted()
+    assert sum(kept().values()) == 1
+
+
+@pytest.mark.django_db
+def test_reconcile_repairs_totals_that_drifted_and_reports_what_it_fixed():
+    group = make_group()
+    make_lead(group, status="new")
+    make_lead(group, status="new")
+    LeadTotal.objects.filter(group_id=group.id, status="new").update(total=7)
+    LeadTotal.objects.create(group_id=make_group().id, status="lost", total=3)
+
+    fixed = reconcile_totals()
+
+    assert fixed[(group.id, "new")] == (7, 2)
+    assert kept() == counted()
+    assert reconcile_totals() == {}
+
+
+@pytest.mark.django_db
+def test_the_reconcile_command_says_how_many_totals_it_corrected():
+    lead = make_lead(status="new")
+    LeadTotal.objects.filter(status="new").update(total=0)
+    out = call_command_output("reconcile_totals")
+    assert "corrected 1" in out
+    assert kept(lead.source_group_id)["new"] == 1
+
+
+def call_command_output(name: str) -> str:
+    buffer = io.StringIO()
+    call_command(name, stdout=buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers")
+def test_totals_stay_exact_under_concurrent_writers():
+    group = make_group()
+    leads = [make_lead(group, status="new") for _ in range(40)]
+    barrier = threading.Barrier(4)
+
+    def writer(index: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            mine = leads[index::4]
+            services.lead_bulk_change_status([lead.id for lead in mine[:5]], "contacted", SYSTEM)
+            for lead in mine[5:]:
+                services.lead_change_status(lead.id, "lost", SYSTEM)
+            make_lead(group, status="qualified")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(index,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert kept(group.id) == counted(group.id)
+    assert kept(group.id) == {"new": 0, "contacted": 20, "qualified": 4, "converted": 0, "lost": 20}
+
+
+@pytest.mark.django_db
+def test_the_local_source_reads_unsearched_counts_from_the_totals_not_the_rows():
+    group = make_group()
+    make_lead(group, status="new")
+    LeadTotal.objects.filter(group_id=group.id, status="new").update(total=500)
+    source = LocalSource()
+    assert source.count_by_status(LeadQuery(source_group_id=group.id))[Status.NEW] == 500
+    assert source.count_by_status(LeadQuery(status=Status.LOST))[Status.NEW] == 500
+    # A search cannot be answered from totals: it counts the rows.
+    assert source.count_by_status(LeadQuery(search="price"))[Status.NEW] == 1
+
+
+@pytest.mark.django_db
+def test_capped_counts_stop_past_the_cap_and_say_so():
+    group = make_group()
+    for _ in range(3):
+        make_lead(group, status="new", keyword="price")
+    make_lead(group, status="lost", keyword="price")
+    make_lead(group, status="lost", keyword="other", preview="")
+
+    counts = LocalSource().count_by_status_capped(LeadQuery(search="price"), cap=3, tab_cap=2)
+
+    assert counts.counts == {
+        Status.NEW: 2,
+        Status.CONTACTED: 0,
+        Status.QUALIFIED: 0,
+        Status.CONVERTED: 0,
+        Status.LOST: 1,
+    }
+    assert counts.capped == {Status.NEW}
+    assert counts.matching(Status.LOST) == (1, False)
+    # All statuses together are counted to the larger cap: 4 matches, more than 3.
+    assert counts.matching(None) == (3, True)
+
+
+@pytest.mark.django_db
+def test_the_status_asked_for_is_counted_to_the_larger_cap():
+    group = make_group()
+    for _ in range(3):
+        make_lead(group, status="new", keyword="price")
+    query = LeadQuery(search="price", status=Status.NEW)
+
+    counts = LocalSource().count_by_status_capped(query, cap=5, tab_cap=1)
+
+    assert counts.matching(Status.NEW) == (3, False)
+
+
+@pytest.mark.django_db
+def test_capped_counts_without_a_search_are_exact_totals():
+    group = make_group()
+    for _ in range(3):
+        make_lead(group, status="new")
+    counts = LocalSource().count_by_status_capped(LeadQuery(status=Status.NEW), cap=2, tab_cap=1)
+    assert counts.counts[Status.NEW] == 3
+    assert counts.capped == frozenset()
