@@ -85,6 +85,8 @@ MIDDLEWARE = [
     # After sessions, auth and htmx: idle expiry, and the live token a full page starts from.
     "leads.live.IdleSessionMiddleware",
     "leads.live.LiveTokenMiddleware",
+    # Last: one upstream deadline per request; an unhandled source error is a page, not a 500.
+    "leads.middleware.UpstreamMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -216,6 +218,9 @@ MOLTFLOW_API_URL = env_str("MOLTFLOW_API_URL", "https://apiv2.waiflow.app/api/v2
 MOLTFLOW_API_KEY = env_str("MOLTFLOW_API_KEY", "")
 # How long reads from MoltFlow are shared between screens and processes (writes invalidate).
 MOLTFLOW_CACHE_SECONDS = env_int("MOLTFLOW_CACHE_SECONDS", 5)
+# The most any page or action waits on MoltFlow in total (all its calls, retries and pauses);
+# past it the page shows the last good data marked stale, or says what failed (503).
+MOLTFLOW_DEADLINE_SECONDS = env_int("MOLTFLOW_DEADLINE_SECONDS", 10)
 # `POST /webhooks/moltflow` requires X-Webhook-Signature: hex HMAC-SHA256 of the body with
 # this secret; empty: the webhook refuses every request (closed by default).
 MOLTFLOW_WEBHOOK_SECRET = env_str("MOLTFLOW_WEBHOOK_SECRET", "")

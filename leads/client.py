@@ -2,7 +2,8 @@
 
 - One pooled `httpx.Client` per process, created on first use, so connections are reused
   across requests and threads. Tests swap its transport with `install_transport`.
-- Explicit connect and read timeouts; a slow upstream costs a screen seconds, not minutes.
+- Explicit connect and read timeouts, and a total deadline on every call (`leads.deadline`):
+  retries, pauses and a slowly dripping answer all fit inside it, so no worker hangs.
 - Retries only where repeating cannot do harm: a connection that never reached the server,
   a 429 (the server did nothing; `Retry-After` honoured up to a cap), and 502/503/504 for GET.
   A POST or PATCH that reached the server is never sent twice.
@@ -23,7 +24,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 import httpx
 from django.core.cache import BaseCache, caches
 
+from leads.deadline import Deadline, DeadlineExceeded, read_within
 from leads.sources.errors import (
     BadRequest,
     Forbidden,
@@ -51,6 +53,9 @@ _POOL_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=16, ke
 
 _http: httpx.Client | None = None
 _http_lock = threading.Lock()
+# The time the process's clients read and wait on: real, unless a test installs its own.
+_clock: Callable[[], float] = time.time
+_sleep: Callable[[float], None] = time.sleep
 
 
 def shared_http_client() -> httpx.Client:
@@ -68,12 +73,24 @@ def shared_http_client() -> httpx.Client:
     return _http
 
 
-def install_transport(transport: httpx.BaseTransport | None) -> None:
+def process_clock() -> Callable[[], float]:
+    """The clock this process's clients read (real, unless a test installed its own)."""
+    return _clock
+
+
+def install_transport(
+    transport: httpx.BaseTransport | None,
+    *,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> None:
     """Replace the pooled client by one over `transport` (tests, benchmarks).
 
-    `None` drops it, so the next use opens a real network client again.
+    `None` drops it, so the next use opens a real network client again. `clock` and `sleep`
+    replace the time that clients made without their own read and wait on (default: real).
     """
-    global _http
+    global _http, _clock, _sleep
+    _clock, _sleep = clock or time.time, sleep or time.sleep
     with _http_lock:
         old, _http = _http, None
         if transport is not None:
@@ -126,13 +143,14 @@ class MoltflowClient:
         cache: BaseCache | None = None,
         cache_seconds: float = 5.0,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline_seconds: float = 10.0,
         max_attempts: int = 3,
         max_retry_after: float = 5.0,
         max_budget_wait: float = 2.0,
         backoff_base: float = 0.25,
         backoff_cap: float = 2.0,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
@@ -140,23 +158,19 @@ class MoltflowClient:
         self._cache = cache
         self.cache_seconds = cache_seconds
         self.timeout = timeout
+        self.deadline_seconds = deadline_seconds
         self.max_attempts = max(1, max_attempts)
         self.max_retry_after = max_retry_after
         self.max_budget_wait = max_budget_wait
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
-        self.sleep = sleep
-        self.clock = clock
+        self.sleep = sleep or _sleep
+        self.clock = clock or _clock
         # Cache keys name the account by a hash, never by the raw key.
         account = hashlib.sha256(f"{self.base_url}\n{api_key}".encode()).hexdigest()[:16]
         self._prefix = f"moltflow:{account}"
         self._version_key = f"{self._prefix}:version"
         self._state_key = f"{self._prefix}:state"
-        # The longest a single upstream call can take: waiting on a peer's call that long is
-        # no worse than making our own, and bounds the wait when the peer died.
-        self._flight_wait = sum(
-            part or 0.0 for part in (timeout.connect, timeout.read, timeout.pool)
-        )
 
     # --- collaborators ------------------------------------------------------------------
 
@@ -193,11 +207,6 @@ class MoltflowClient:
             self.invalidate()
         return self._json(response)
 
-    def stream(self, path: str, params: Mapping[str, Any] | None = None) -> "StreamedBody":
-        """GET `path` as a stream (exports); errors are raised before the first byte."""
-        response = self._request("GET", path, params=_clean_params(params), stream=True)
-        return StreamedBody(response, self)
-
     def invalidate(self) -> None:
         """Make every cached read of this account stale, in every process."""
         self.cache.set(self._version_key, uuid.uuid4().hex, None)
@@ -218,24 +227,28 @@ class MoltflowClient:
         request_id = json.dumps([path, sorted(params.items())])
         value_key = f"{self._prefix}:get:{hashlib.sha256(request_id.encode()).hexdigest()[:32]}"
         lock_key = f"{value_key}:lock"
-        deadline = self.clock() + self._flight_wait
+        # Waiting on a peer's call is bounded by our own deadline, like making the call.
+        deadline = Deadline.after(self.deadline_seconds, self.clock)
         while True:
             version, entry = self._lookup(value_key)
             if entry is not None:
                 return self._replay_or_last_good(value_key, entry)
             # One caller per key fetches; the others wait for its answer (no stampede when
             # twenty screens refresh at once). `add` is atomic in every cache backend.
-            if self.cache.add(lock_key, 1, int(self._flight_wait) + 1):
+            if self.cache.add(lock_key, 1, int(self.deadline_seconds) + 1):
                 try:
                     # The holder before us may have stored the answer since we looked.
                     version, entry = self._lookup(value_key)
                     if entry is not None:
                         return self._replay_or_last_good(value_key, entry)
-                    return self._fetch_into(value_key, version, path, params)
+                    return self._fetch_into(value_key, version, path, params, deadline)
                 finally:
                     self.cache.delete(lock_key)
-            if self.clock() >= deadline:
-                return self._json(self._request("GET", path, params=params))
+            if deadline.remaining() <= 0:
+                # The peer's call outlived the deadline: it failed as ours would have.
+                return self._replay_or_last_good(
+                    value_key, _failure_entry(version, self._deadline_error())
+                )
             self.sleep(0.02)
 
     def _lookup(self, value_key: str) -> tuple[str, dict[str, Any] | None]:
@@ -247,9 +260,16 @@ class MoltflowClient:
             return version, entry
         return version, None
 
-    def _fetch_into(self, value_key: str, version: str, path: str, params: dict[str, str]) -> Any:
+    def _fetch_into(
+        self,
+        value_key: str,
+        version: str,
+        path: str,
+        params: dict[str, str],
+        deadline: Deadline,
+    ) -> Any:
         try:
-            data = self._json(self._request("GET", path, params=params))
+            data = self._json(self._request("GET", path, params=params, deadline=deadline))
         except (Unavailable, RateLimited) as error:
             # Remember the failure briefly: screens waiting on this call, and those refreshing
             # right after, get the same answer at once instead of each waiting a timeout.
@@ -286,13 +306,13 @@ class MoltflowClient:
     def _state(self) -> dict[str, Any]:
         return dict(self.cache.get(self._state_key) or {})
 
-    def _await_budget(self) -> dict[str, Any]:
+    def _await_budget(self, deadline: Deadline) -> dict[str, Any]:
         state = self._state()
         remaining, reset_at = state.get("remaining"), state.get("reset_at")
         if remaining is not None and remaining <= 0 and reset_at is not None:
             wait = reset_at - self.clock()
             if wait > 0:
-                if wait > self.max_budget_wait:
+                if wait > min(self.max_budget_wait, deadline.remaining()):
                     raise RateLimited(
                         f"The MoltFlow plan's request budget is spent; it resets in {wait:.0f} s.",
                         retry_after=wait,
@@ -352,70 +372,96 @@ class MoltflowClient:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
-        stream: bool = False,
+        deadline: Deadline | None = None,
     ) -> httpx.Response:
+        """One call, retried where safe, all of it within `deadline` (default: a fresh one)."""
         method = method.upper()
+        deadline = deadline or Deadline.after(self.deadline_seconds, self.clock)
         # While MoltFlow is already known to be down, a read is one short probe: screens
         # show the last good data at once instead of each waiting out timeouts and retries.
         probing = method == "GET" and self._state().get("down_since") is not None
+        timeout = PROBE_TIMEOUT if probing else self.timeout
         request = self.http.build_request(
             method,
             self._url(path),
             params=params,
             json=json_body,
             headers={"X-API-Key": self._api_key},
-            timeout=PROBE_TIMEOUT if probing else self.timeout,
+            timeout=timeout,
         )
         attempts = 1 if probing else self.max_attempts
         attempt = 0
         while True:
+            if deadline.remaining() <= 0:
+                raise self._deadline_error()
             last_try = attempt + 1 >= attempts
-            state = self._await_budget()
+            state = self._await_budget(deadline)
+            request.extensions["timeout"] = deadline.timeouts(timeout)
+            pause: float | None = None
             try:
-                response = self.http.send(request, stream=stream)
+                response = read_within(self.http.send(request, stream=True), deadline)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
                 # The request never reached the server: repeating it is safe for any method.
-                if not last_try:
-                    self.sleep(self._backoff(attempt))
-                    attempt += 1
-                    continue
-                raise self._transport_error(error) from error
+                pause = None if last_try else self._backoff(attempt)
+                if not self._may_pause(pause, deadline):
+                    raise self._transport_error(error, deadline) from error
             except httpx.RemoteProtocolError as error:
                 # A pooled connection the server had closed: safe to repeat for a GET only.
-                if method == "GET" and not last_try:
-                    self.sleep(self._backoff(attempt))
-                    attempt += 1
-                    continue
-                raise self._transport_error(error) from error
+                pause = None if last_try or method != "GET" else self._backoff(attempt)
+                if not self._may_pause(pause, deadline):
+                    raise self._transport_error(error, deadline) from error
             except httpx.TransportError as error:
-                raise self._transport_error(error) from error
-            self._note_response(response, state)
-            status = response.status_code
-            if status < 400:
-                return response
-            if status == 429 and not last_try:
-                retry_after = retry_after_seconds(response.headers, self.clock())
-                if retry_after is None or retry_after <= self.max_retry_after:
-                    response.close()
-                    self.sleep(retry_after if retry_after is not None else self._backoff(attempt))
-                    attempt += 1
-                    continue
-            if status in _RETRYABLE_GET_STATUSES and method == "GET" and not last_try:
-                response.close()
-                retry_after = retry_after_seconds(response.headers, self.clock())
-                if retry_after is None or retry_after > self.max_retry_after:
-                    retry_after = self._backoff(attempt)
-                self.sleep(retry_after)
-                attempt += 1
-                continue
-            if stream:
-                response.read()
-                response.close()
-            raise self._raise_for(response)
+                raise self._transport_error(error, deadline) from error
+            else:
+                self._note_response(response, state)
+                status = response.status_code
+                if status < 400:
+                    return response
+                pause = None if last_try else self._retry_pause(method, response, attempt)
+                if not self._may_pause(pause, deadline):
+                    raise self._raise_for(response)
+            assert pause is not None
+            self.sleep(pause)
+            attempt += 1
+
+    def _retry_pause(self, method: str, response: httpx.Response, attempt: int) -> float | None:
+        """How long to wait before repeating this refused call, or None: do not repeat it.
+
+        A 429 did nothing (its `Retry-After` is honoured up to the cap); a 502/503/504 is
+        repeated for a GET only, since a write may have been applied.
+        """
+        retry_after = retry_after_seconds(response.headers, self.clock())
+        if response.status_code == 429:
+            if retry_after is None:
+                return self._backoff(attempt)
+            return retry_after if retry_after <= self.max_retry_after else None
+        if response.status_code in _RETRYABLE_GET_STATUSES and method == "GET":
+            if retry_after is None or retry_after > self.max_retry_after:
+                return self._backoff(attempt)
+            return retry_after
+        return None
+
+    def _may_pause(self, pause: float | None, deadline: Deadline) -> bool:
+        """A retry happens only when its pause ends before the deadline does."""
+        return pause is not None and pause < deadline.remaining()
 
     # --- the one place HTTP and transport failures become typed errors ---------------------
 
-    def _transport_error(self, error: httpx.TransportError) -> SourceError:
+    def _deadline_error(self) -> Unavailable:
+        return self.unavailable(
+            f"MoltFlow did not finish answering within {self.deadline_seconds:g} s."
+        )
+
+    def _transport_error(
+        self, error: httpx.TransportError, deadline: Deadline | None = None
+    ) -> SourceError:
+        if isinstance(error, DeadlineExceeded) or (
+            deadline is not None
+            and isinstance(error, httpx.TimeoutException)
+            and deadline.remaining() <= 0.01
+        ):
+            logger.warning("MoltFlow %s: deadline passed (%s)", self.base_url, error)
+            return self._deadline_error()
         if isinstance(error, httpx.ConnectTimeout):
             detail = f"MoltFlow did not accept a connection within {self.timeout.connect} s."
         elif isinstance(error, httpx.ConnectError):
@@ -469,35 +515,6 @@ class MoltflowClient:
             raise self.unavailable(
                 f"MoltFlow sent a response that is not JSON (HTTP {response.status_code})."
             ) from None
-
-
-class StreamedBody:
-    """The bytes of a streamed response; closing it releases the connection."""
-
-    def __init__(self, response: httpx.Response, client: MoltflowClient) -> None:
-        self.response = response
-        self.content_type = response.headers.get("Content-Type", "application/octet-stream")
-        self._client = client
-        self._chunks = response.iter_bytes()
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        try:
-            return next(self._chunks)
-        except StopIteration:
-            self.close()
-            raise
-        except httpx.TransportError as error:
-            self.close()
-            raise self._client.unavailable(
-                "The connection to MoltFlow broke during the download."
-            ) from error
-
-    def close(self) -> None:
-        """Release the connection (Django calls this when a streamed response ends)."""
-        self.response.close()
 
 
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str]:

@@ -4,11 +4,12 @@ import csv
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from leads.models import Lead
 from leads.serializers import iso_z, lead_payload
+from leads.sources.records import LeadRecord
 
 EXPORT_MAX_ROWS = 10_000
 
@@ -77,6 +78,42 @@ def csv_row(lead: Lead) -> list[str]:
     return [neutralise_cell(cell) for cell in cells]
 
 
+def record_csv_row(lead: LeadRecord) -> list[str]:
+    """`csv_row` for a lead read from a source (an upstream's export, parsed and checked)."""
+    cells: tuple[Any, ...] = (
+        lead.id,
+        lead.contact_phone,
+        lead.contact_name,
+        lead.status,
+        lead.score,
+        iso_z(lead.detected_at),
+        lead.source_group.id,
+        lead.source_group.name,
+        lead.matched_keyword,
+        lead.message_preview,
+    )
+    return [neutralise_cell(cell) for cell in cells]
+
+
+def record_payload(lead: LeadRecord) -> dict[str, Any]:
+    """`lead_payload` for a lead read from a source."""
+    return {
+        "id": str(lead.id),
+        "contact_phone": lead.contact_phone,
+        "contact_name": lead.contact_name,
+        "lead_status": str(lead.status),
+        "lead_score": lead.score,
+        "lead_detected_at": iso_z(lead.detected_at),
+        "source_group": {"id": str(lead.source_group.id), "name": lead.source_group.name},
+        "trigger": {
+            "matched_keyword": lead.matched_keyword,
+            "message_preview": lead.message_preview,
+            "monitor_mode": lead.monitor_mode,
+            "detected_at": iso_z(lead.detected_at),
+        },
+    }
+
+
 class _Echo:
     """A file-like object whose write returns the line, for csv.writer in a generator."""
 
@@ -84,19 +121,26 @@ class _Echo:
         return value
 
 
-def stream_csv(rows: Iterable[Lead], *, byte_order_mark: bool = False) -> Iterator[str]:
+def stream_csv(
+    rows: Iterable[Any],
+    *,
+    byte_order_mark: bool = False,
+    cells: Callable[[Any], list[str]] = csv_row,
+) -> Iterator[str]:
     """CSV lines (RFC 4180 quoting, CRLF). The BOM helps Excel read UTF-8 (Hebrew, Arabic)."""
     writer = csv.writer(_Echo(), quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     if byte_order_mark:
         yield "\ufeff"
     yield writer.writerow(CSV_COLUMNS)
     for lead in rows:
-        yield writer.writerow(csv_row(lead))
+        yield writer.writerow(cells(lead))
 
 
-def stream_json(rows: Iterable[Lead]) -> Iterator[str]:
+def stream_json(
+    rows: Iterable[Any], *, payload: Callable[[Any], dict[str, Any]] = lead_payload
+) -> Iterator[str]:
     """A JSON array of lead objects, written one element at a time."""
     yield "["
     for index, lead in enumerate(rows):
-        yield ("," if index else "") + json.dumps(lead_payload(lead), ensure_ascii=False)
+        yield ("," if index else "") + json.dumps(payload(lead), ensure_ascii=False)
     yield "]"

@@ -24,6 +24,13 @@ from django.conf import settings
 
 from leads.client import MoltflowClient, transition_from_detail
 from leads.events import announce_status_changed
+from leads.exports import (
+    EXPORT_MAX_ROWS,
+    record_csv_row,
+    record_payload,
+    stream_csv,
+    stream_json,
+)
 from leads.models import PLAN_LIMITS, PLANS_WITH_BULK, build_search_text
 from leads.pipeline import STATUSES, Status, is_status
 from leads.services import Actor, unique_ids
@@ -191,6 +198,7 @@ class MoltflowSource:
                 settings.MOLTFLOW_API_URL,
                 settings.MOLTFLOW_API_KEY,
                 cache_seconds=float(settings.MOLTFLOW_CACHE_SECONDS),
+                deadline_seconds=float(settings.MOLTFLOW_DEADLINE_SECONDS),
             ),
             announce=announce_status_changed,
         )
@@ -495,14 +503,26 @@ class MoltflowSource:
     # --- export ---------------------------------------------------------------------------
 
     def export(self, fmt: str, query: LeadQuery) -> ExportStream:
-        """The upstream's own export, streamed through without buffering it."""
+        """The upstream's JSON export, every lead parsed and checked, then written anew.
+
+        Never passed through as bytes: a truncated or garbled export is `Unavailable` before
+        the download starts, and the CSV is neutralised here whatever the upstream did.
+        """
         if fmt not in EXPORT_FORMATS:
             raise Unsupported(f"Cannot export as {fmt!r}.")
         self._check_query(query)
         if query.ids:
             raise Unsupported("MoltFlow's export cannot pick leads by id; export without it.")
-        body = self.client.stream(f"/leads/export/{fmt}", _query_params(query))
-        return ExportStream(content_type=body.content_type, filename=f"leads.{fmt}", chunks=body)
+        data = self.client.get("/leads/export/json", _query_params(query), cached=False)
+        rows = self._parsed(lambda d: [parse_lead(item) for item in d], data, "export")
+        if fmt == "csv":
+            lines = stream_csv(rows[:EXPORT_MAX_ROWS], cells=record_csv_row)
+            content_type = "text/csv; charset=utf-8"
+        else:
+            lines = stream_json(rows[:EXPORT_MAX_ROWS], payload=record_payload)
+            content_type = "application/json"
+        chunks = (line.encode() for line in lines)
+        return ExportStream(content_type=content_type, filename=f"leads.{fmt}", chunks=chunks)
 
 
 def _parse_bulk_errors(data: Any) -> list[BulkFailure]:

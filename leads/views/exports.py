@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from leads.exports import EXPORT_MAX_ROWS
+from leads.middleware import source_error_page
 from leads.roles import MANAGER, role_required
 from leads.sources import get_source
 from leads.sources.errors import RateLimited, SourceError, Unavailable
@@ -48,8 +49,10 @@ def leads_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttp
             source.count_by_status(table_request.query), table_request.query.status
         )
         export = source.export(fmt, table_request.query)
+    except (Unavailable, RateLimited) as error:
+        return source_error_page(request, error)
     except SourceError as error:
-        return _refused(request, error.detail, status=503 if _is_outage(error) else 403)
+        return _refused(request, error.detail)
     chunks = _with_bom(export.chunks) if fmt == "csv" else export.chunks
     response = StreamingHttpResponse(chunks, content_type=export.content_type)
     filename = f"leads.{fmt}"
@@ -60,11 +63,5 @@ def leads_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttp
     return response
 
 
-def _is_outage(error: SourceError) -> bool:
-    return isinstance(error, Unavailable | RateLimited)
-
-
-def _refused(request: HttpRequest, reason: str, *, status: int = 403) -> HttpResponse:
-    return render(
-        request, "leads/refused.html", {"what": "Export", "reason": reason}, status=status
-    )
+def _refused(request: HttpRequest, reason: str) -> HttpResponse:
+    return render(request, "leads/refused.html", {"what": "Export", "reason": reason}, status=403)

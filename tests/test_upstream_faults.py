@@ -1,0 +1,209 @@
+"""Every page and action in MoltFlow mode, under every upstream fault: never a 500, never a hang.
+
+The upstream is this project's own /api/v2 served in process, behind `FaultyUpstream`, which
+breaks its answers as the network does; time is simulated, so "slow" costs no real time. The
+source, client, middleware and views are the real ones.
+"""
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.test import Client
+from django.test.client import Client as DjangoClient
+
+from leads.client import install_transport
+from leads.models import Lead, WallLink
+from leads.roles import MANAGER, set_user_role
+from leads.sources.moltflow import MoltflowSource
+from tests.factories import make_api_key, make_group, make_lead, make_session
+from tests.faults import DRIP_SECONDS, Fault, FaultyUpstream, SimulatedTime
+from tests.inprocess import BASE_URL, wsgi_transport
+
+pytestmark = pytest.mark.django_db
+
+DEADLINE = 10
+
+
+@dataclass
+class World:
+    upstream: FaultyUpstream
+    time: SimulatedTime
+    browser: DjangoClient
+    dana: Lead  # new
+    omar: Lead  # contacted
+    wall_token: str
+
+
+@pytest.fixture
+def world(settings) -> Iterator[World]:
+    _, raw_key = make_api_key()
+    settings.LEADS_SOURCE = "moltflow"
+    settings.MOLTFLOW_API_URL = BASE_URL
+    settings.MOLTFLOW_API_KEY = raw_key
+    settings.MOLTFLOW_DEADLINE_SECONDS = DEADLINE
+    group = make_group(make_session(), name="Real Estate IL")
+    dana = make_lead(group, name="Dana Levi")
+    omar = make_lead(group, status="contacted", name="Omar Haddad")
+    time = SimulatedTime()
+    upstream = FaultyUpstream(wsgi_transport(), time)
+    install_transport(upstream, clock=time.clock, sleep=time.sleep)
+    cache.clear()
+    manager = User.objects.create_user("mona", password="pw")
+    set_user_role(manager, MANAGER)
+    browser = Client()
+    browser.force_login(manager)
+    _, token = WallLink.issue("Sales floor")
+    try:
+        yield World(upstream, time, browser, dana, omar, token)
+    finally:
+        install_transport(None)
+        cache.clear()
+
+
+def _table(world: World) -> object:
+    return world.browser.get("/leads/")
+
+
+def _board(world: World) -> object:
+    return world.browser.get("/leads/board/")
+
+
+def _detail(world: World) -> object:
+    return world.browser.get(f"/leads/{world.dana.id}/")
+
+
+def _move(world: World) -> object:
+    return world.browser.post(
+        f"/leads/{world.dana.id}/status/", {"status": "contacted", "expected_status": "new"}
+    )
+
+
+def _bulk(world: World) -> object:
+    ids = [str(world.dana.id), str(world.omar.id)]
+    return world.browser.post(
+        "/leads/bulk/", {"action": "status", "status": "lost", "lead": ids, "next": "/leads/"}
+    )
+
+
+def _export(world: World) -> object:
+    return world.browser.get("/leads/export/csv/")
+
+
+def _wall(world: World) -> object:
+    return world.browser.get(f"/wall/{world.wall_token}/")
+
+
+PAGES: dict[str, Callable[[World], object]] = {
+    "table": _table,
+    "board": _board,
+    "detail": _detail,
+    "move": _move,
+    "bulk": _bulk,
+    "export": _export,
+    "wall": _wall,
+}
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("fault", list(Fault))
+def test_no_page_or_action_fails_with_a_500_or_outlives_the_deadline(
+    world: World, fault: Fault, page: str
+) -> None:
+    world.upstream.inject(fault)
+    started = world.time.now
+
+    response = PAGES[page](world)
+
+    assert response.status_code in {200, 302, 503}, response.content[:500]
+    # The whole request (every call, retry and pause) within one deadline; a drip overshoots
+    # by at most the one byte that arrived after it.
+    assert world.time.now - started <= DEADLINE + DRIP_SECONDS
+    if response.status_code == 503:
+        html = response.content.decode()
+        assert "Retry-After" in response.headers
+        assert "not answering" in html or "could not" in html.lower()
+
+
+@pytest.mark.parametrize(
+    "fault", [Fault.ERROR_500, Fault.REFUSED, Fault.INVALID_JSON, Fault.SLOW_DRIP]
+)
+def test_a_lead_never_opened_says_what_failed_and_when_to_retry(world: World, fault: Fault) -> None:
+    world.upstream.inject(fault)
+
+    response = world.browser.get(f"/leads/{world.dana.id}/")
+
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    html = response.content.decode()
+    assert "The lead source is not answering" in html
+    assert "Try again in about" in html
+
+
+@pytest.mark.parametrize("fault", [Fault.ERROR_500, Fault.TRUNCATED_JSON, Fault.SLOW])
+def test_a_lead_opened_before_shows_its_last_good_data_marked_stale(
+    world: World, fault: Fault
+) -> None:
+    assert world.browser.get(f"/leads/{world.dana.id}/").status_code == 200
+    world.upstream.inject(fault)
+    MoltflowSource.from_settings().client.invalidate()  # as when the short cache expires
+
+    response = world.browser.get(f"/leads/{world.dana.id}/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Dana Levi" in html
+    assert "The lead source is not answering since" in html
+
+
+def test_a_rate_limited_page_says_when_to_retry(world: World) -> None:
+    world.upstream.inject(Fault.RATE_LIMITED)
+
+    response = world.browser.get(f"/leads/{world.dana.id}/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "60"
+
+
+@pytest.mark.parametrize("fault", [Fault.TRUNCATED_JSON, Fault.INVALID_JSON])
+def test_a_broken_export_is_never_served_as_a_download(world: World, fault: Fault) -> None:
+    world.upstream.inject(fault)
+
+    response = world.browser.get("/leads/export/csv/")
+
+    assert response.status_code == 503
+    assert "attachment" not in response.get("Content-Disposition", "")
+
+
+def test_the_export_is_rewritten_not_passed_through(world: World) -> None:
+    Lead.objects.filter(pk=world.dana.pk).update(contact_name='=HYPERLINK("http://x")')
+
+    response = world.browser.get("/leads/export/csv/")
+
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert response.status_code == 200
+    assert "'=HYPERLINK" in body
+    assert str(world.omar.id) in body
+    requested = [request.url.path for request in world.upstream.requests]
+    assert "/api/v2/leads/export/json" in requested
+    assert "/api/v2/leads/export/csv" not in requested
+
+
+def test_a_slow_drip_is_cut_at_the_deadline_not_read_to_the_end(world: World) -> None:
+    world.upstream.inject(Fault.SLOW_DRIP)
+    started = world.time.now
+
+    world.browser.get(f"/leads/{world.dana.id}/")
+
+    # The lead's JSON is hundreds of bytes: read whole it would take ten minutes.
+    assert DEADLINE <= world.time.now - started <= DEADLINE + DRIP_SECONDS
+
+
+def test_the_healthy_upstream_serves_every_page(world: World) -> None:
+    for page, action in PAGES.items():
+        response = action(world)
+        assert response.status_code in {200, 302}, page
+    assert uuid.UUID(str(world.dana.id))
