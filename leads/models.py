@@ -504,3 +504,60 @@ class LeadTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group_id} {self.status}: {self.total}"
+
+
+# --- Sales work (issue 16): owners and the lead timeline -----------------------------------
+# Our own data beside the source's: keyed by the lead's id, never a foreign key to `Lead`, so
+# it works the same for MoltFlow's leads (which the store may not hold) and survives a sync.
+
+
+class LeadAssignment(models.Model):
+    """Who owns a lead. No row means unassigned; the primary key makes "Take it" win once."""
+
+    lead_id = models.UUIDField(primary_key=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lead_assignments"
+    )
+    assigned_at = models.DateTimeField(default=timezone.now)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "assigned_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} → {self.owner_id}"
+
+
+class TimelineKind(models.TextChoices):
+    NOTE = "note", "Note"
+    ASSIGNED = "assigned", "Owner changed"
+    FOLLOW_UP = "follow_up", "Follow-up set"
+    MESSAGE = "message", "Message sent"
+
+
+class LeadTimelineEntry(models.Model):
+    """One thing people did on a lead beside moving it: a note, an owner change, a follow-up,
+    a message sent. Status changes stay in `LeadStatusChange`; the lead page merges both."""
+
+    id = models.BigAutoField(primary_key=True)
+    lead_id = models.UUIDField()
+    kind = models.CharField(max_length=16, choices=TimelineKind.choices)
+    text = models.TextField(blank=True, default="")
+    # Casefolded `text` of notes, for the table's search (same matching as leads' search_text).
+    search_text = models.TextField(blank=True, default="")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["lead_id", "-created_at"]),
+            models.Index(fields=["-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.lead_id}"

@@ -37,6 +37,10 @@ ACTIONS: dict[str, str] = {
     "api_keys": MANAGER,
     "wall_links": MANAGER,
     "users": MANAGER,
+    # Sales work (issue 16): reps take leads and write notes; managers assign anyone.
+    "take": REP,
+    "notes": REP,
+    "assign": MANAGER,
 }
 ROLE_LABELS = {
     VIEWER: "viewer (reads)",

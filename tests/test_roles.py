@@ -17,7 +17,16 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from leads.models import ApiKey, Lead, LeadStatusChange, MonitoredGroup, SeenGroup, WallLink
+from leads.models import (
+    ApiKey,
+    Lead,
+    LeadAssignment,
+    LeadStatusChange,
+    LeadTimelineEntry,
+    MonitoredGroup,
+    SeenGroup,
+    WallLink,
+)
 from leads.roles import MANAGER, REP, ROLES, VIEWER, can, set_user_role, user_role
 from tests.factories import make_group, make_lead, make_session
 
@@ -137,6 +146,29 @@ ENDPOINTS = [
         lambda: reverse("leads:change-status", args=[_lead().id]),
         lambda: {"status": "contacted", "expected_status": "new"},
         lambda: _lead().lead_status == "new",
+    ),
+    Endpoint(
+        "take it",
+        "post",
+        REP,
+        lambda: reverse("leads:take", args=[_lead().id]),
+        unchanged=lambda: not LeadAssignment.objects.exists(),
+    ),
+    Endpoint(
+        "assign",
+        "post",
+        MANAGER,
+        lambda: reverse("leads:assign", args=[_lead().id]),
+        lambda: {"owner": str(User.objects.get(username="rick").pk), "expected_owner": ""},
+        lambda: not LeadAssignment.objects.exists(),
+    ),
+    Endpoint(
+        "note",
+        "post",
+        REP,
+        lambda: reverse("leads:note", args=[_lead().id]),
+        lambda: {"text": "called, no answer"},
+        lambda: not LeadTimelineEntry.objects.exists(),
     ),
     Endpoint(
         "bulk",

@@ -13,13 +13,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
+from leads.assignments import assignable_users, owner_of
 from leads.detection import clean_text
 from leads.pipeline import Status, is_status, refusal_reason
-from leads.roles import REP, VIEWER, role_required
+from leads.roles import REP, VIEWER, can, role_required
 from leads.sources import get_source, user_actor
 from leads.sources.base import LeadSource
 from leads.sources.errors import InvalidTransition, NotFound, SourceError, StaleStatus
 from leads.sources.records import LeadDetail, Reciprocity
+from leads.timeline import lead_timeline
 from leads.views import board
 from leads.views.rendering import render_region
 from leads.waiting import short_age
@@ -27,7 +29,7 @@ from leads.waiting import short_age
 REGIONS = ("lead-panel", "reciprocity")
 
 
-def _load(source: LeadSource, lead_id: uuid.UUID) -> LeadDetail:
+def load_lead(source: LeadSource, lead_id: uuid.UUID) -> LeadDetail:
     try:
         return source.get_lead(lead_id)
     except NotFound:
@@ -42,7 +44,7 @@ def _sessions(source: LeadSource) -> list[dict[str, Any]]:
     ]
 
 
-def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
+def safe_next(request: HttpRequest, candidate: str | None) -> str | None:
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -50,7 +52,7 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
     return None
 
 
-def _render_detail(
+def render_lead(
     request: HttpRequest,
     source: LeadSource,
     lead: LeadDetail,
@@ -61,7 +63,11 @@ def _render_detail(
         "sessions": _sessions(source),
         "reciprocity": reciprocity,
         "capabilities": source.capabilities(),
-        "next": _safe_next(request, request.GET.get("next")),
+        "next": safe_next(request, request.GET.get("next")),
+        # Sales work (issue 16): owner, timeline, who a manager may assign it to.
+        "owner": owner_of(lead.id),
+        "timeline": lead_timeline(lead),
+        "assignable": assignable_users() if can(request.user, "assign") else (),
     }
     return render_region(request, "leads/detail.html", context, regions=REGIONS)
 
@@ -71,7 +77,7 @@ def _render_detail(
 def lead_detail(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     """The lead page, or its `lead-panel` region for the table's side panel."""
     source = get_source()
-    return _render_detail(request, source, _load(source, lead_id))
+    return render_lead(request, source, load_lead(source, lead_id))
 
 
 @role_required(VIEWER)
@@ -79,7 +85,7 @@ def lead_detail(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
 def lead_reciprocity(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     """Has this contact written to us directly? (A cold first message risks a spam flag.)"""
     source = get_source()
-    lead = _load(source, lead_id)
+    lead = load_lead(source, lead_id)
     try:
         session_id = uuid.UUID(request.GET["session"]) if request.GET.get("session") else None
     except ValueError:
@@ -91,7 +97,7 @@ def lead_reciprocity(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     except SourceError as error:
         messages.error(request, f"Could not check: {error.detail}")
         answer = None
-    return _render_detail(request, source, lead, answer)
+    return render_lead(request, source, lead, answer)
 
 
 def _refusal_text(refused: InvalidTransition) -> str:
@@ -152,7 +158,7 @@ def lead_change_status(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse
     if request.htmx:
         # View restart: the panel re-reads the lead as a fresh GET would, so it shows the
         # truth either way, and the table refreshes its rows on the event.
-        response = _render_detail(request, source, _load(source, lead_id))
+        response = render_lead(request, source, load_lead(source, lead_id))
         return trigger_client_event(response, "lead-status-changed", {"id": str(lead_id)})
-    next_url = _safe_next(request, request.POST.get("next"))
+    next_url = safe_next(request, request.POST.get("next"))
     return redirect(next_url) if next_url else redirect("leads:detail", lead_id)
