@@ -72,6 +72,8 @@ class MonitorMode(models.TextChoices):
     KEYWORDS = "keywords", "Keywords"
     FIRST_MESSAGE = "first_message", "First message"
     ALL = "all", "All messages"
+    # Purchase intent (leads/intent.py): a buyer's message, with or without a keyword.
+    INTENT = "intent", "Purchase intent"
 
 
 class MonitoredGroup(models.Model):
@@ -132,6 +134,8 @@ class Lead(models.Model):
     contact_name = models.CharField(max_length=200, null=True, blank=True)
     lead_status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=Status.NEW)
     lead_score = models.IntegerField(default=0)
+    # Why an intent lead scored what it did ("asks for a price"); empty for keyword leads.
+    lead_reasons = models.JSONField(default=list, blank=True)
     lead_detected_at = models.DateTimeField(default=timezone.now)
     matched_keyword = models.CharField(max_length=200, null=True, blank=True)
     message_preview = models.CharField(max_length=500, blank=True, default="")
