@@ -37,7 +37,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from leads.events import announce_lead_created
-from leads.models import GroupMessage, Lead, MonitoredGroup, MonitorMode, build_search_text
+from leads.models import (
+    GroupMessage,
+    Lead,
+    MonitoredGroup,
+    MonitorMode,
+    SetAsideMessage,
+    build_search_text,
+)
 
 # Longer keywords cannot be stored in `Lead.matched_keyword` (200 characters), so they are
 # refused when typed and ignored when matching.
@@ -250,6 +257,13 @@ def detect_lead(
         keyword = matcher_for_group(group, prefixes=True).first_match(message.body)
         verdict = judge_intent(message.body, keyword)
         if not verdict.is_lead:
+            if keyword is not None and stored_message_id is not None:
+                # On topic but not a buyer's: kept for a manager's second look.
+                SetAsideMessage.objects.create(
+                    message_id=stored_message_id,
+                    matched_keyword=keyword[:200],
+                    reasons=list(verdict.reasons),
+                )
             return Outcome.STORED
         return _create_or_count(
             group,
@@ -274,6 +288,21 @@ def detect_lead(
     if mode == MonitorMode.ALL:
         return _create_or_count(group, message, None, count_existing=True)
     return Outcome.STORED
+
+
+def lead_from_message(
+    group: MonitoredGroup,
+    message: GroupMessageIn,
+    keyword: str | None,
+    *,
+    score: int,
+    reasons: tuple[str, ...],
+) -> Outcome:
+    """Make `message` a lead whatever the group's mode says (a manager's second look), or
+    count it on the contact's lead in this group when there is one."""
+    return _create_or_count(
+        group, message, keyword, count_existing=True, score=score, reasons=reasons
+    )
 
 
 def _create_or_count(

@@ -466,3 +466,40 @@ class LoginThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key[:12]}… {self.failures} failures"
+
+
+class SecondLookDecision(models.TextChoices):
+    PENDING = "", "Not decided"
+    LEAD = "lead", "A lead"
+    NOT_LEAD = "not_lead", "Not a lead"
+
+
+class SetAsideMessage(models.Model):
+    """A message with a group keyword that intent mode judged not to be a buyer's.
+
+    A manager takes a second look: one click makes it a lead, another agrees it is not. The
+    decided rows are labelled examples for the intent detector (`intent_report --reviewed`).
+    """
+
+    message = models.OneToOneField(GroupMessage, on_delete=models.CASCADE, related_name="set_aside")
+    matched_keyword = models.CharField(max_length=200)
+    # Why the detector set it aside ("offers something"); may be empty (no buyer's signal).
+    reasons = models.JSONField(default=list, blank=True)
+    decision = models.CharField(
+        max_length=16,
+        choices=SecondLookDecision.choices,
+        default=SecondLookDecision.PENDING,
+        blank=True,
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    lead = models.ForeignKey("Lead", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["decision", "-id"], name="set_aside_by_decision")]
+
+    def __str__(self) -> str:
+        return f"{self.matched_keyword}: {self.decision or 'pending'}"

@@ -37,6 +37,7 @@ ACTIONS: dict[str, str] = {
     "api_keys": MANAGER,
     "wall_links": MANAGER,
     "users": MANAGER,
+    "second_look": MANAGER,
 }
 ROLE_LABELS = {
     VIEWER: "viewer (reads)",

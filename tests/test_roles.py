@@ -17,9 +17,17 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from leads.models import ApiKey, Lead, LeadStatusChange, MonitoredGroup, SeenGroup, WallLink
+from leads.models import (
+    ApiKey,
+    Lead,
+    LeadStatusChange,
+    MonitoredGroup,
+    SeenGroup,
+    SetAsideMessage,
+    WallLink,
+)
 from leads.roles import MANAGER, REP, ROLES, VIEWER, can, set_user_role, user_role
-from tests.factories import make_group, make_lead, make_session
+from tests.factories import make_group, make_lead, make_session, make_set_aside
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +125,10 @@ def _wall_link() -> WallLink:
 
 def _api_key() -> ApiKey:
     return ApiKey.objects.first() or ApiKey.issue("kept")[0]
+
+
+def _set_aside() -> SetAsideMessage:
+    return SetAsideMessage.objects.first() or make_set_aside()
 
 
 def _target_user() -> User:
@@ -244,6 +256,15 @@ ENDPOINTS = [
         MANAGER,
         lambda: reverse("leads:wall-link-revoke", args=[_wall_link().pk]),
         unchanged=lambda: _wall_link().revoked_at is None,
+    ),
+    Endpoint("second look page", "get", MANAGER, lambda: reverse("leads:second-look")),
+    Endpoint(
+        "second look decision",
+        "post",
+        MANAGER,
+        lambda: reverse("leads:second-look-decide", args=[_set_aside().pk]),
+        lambda: {"decision": "lead"},
+        lambda: _set_aside().decision == "",
     ),
 ]
 PERSONAS = ("outsider", VIEWER, REP, MANAGER)
