@@ -4,7 +4,10 @@ Matching (CONTRACT §1): case-insensitive and Unicode-normalised (NFKC, then cas
 boundaries in any script, multi-word keywords matched as phrases. A keyword matches where it
 is neither preceded nor followed by a Unicode letter or digit, so "price" does not match
 "priceless" and "מחיר" does not match "המחיר" (Hebrew's attached prefixes make a different
-word; a team that wants "המחיר" adds it as its own keyword).
+word; a team that wants "המחיר" adds it as its own keyword). Intent mode matches with
+`prefixes=True`: a Hebrew or Arabic keyword may then carry the one-letter prefixes those
+languages attach (Hebrew ה ו ב ל מ ש כ, up to three; Arabic و ف, then ب ك ل and the article
+ال), so "מחיר" finds "המחיר" and "سعر" finds "السعر" and "بالسعر".
 
 Besides NFKC and casefold, both the keywords and the message lose what changes how a word
 looks but not which word it is: non-spacing combining marks (Hebrew niqqud, Arabic harakat —
@@ -34,7 +37,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from leads.events import announce_lead_created
-from leads.models import GroupMessage, Lead, MonitoredGroup, MonitorMode, build_search_text
+from leads.models import (
+    GroupMessage,
+    Lead,
+    MonitoredGroup,
+    MonitorMode,
+    SetAsideMessage,
+    build_search_text,
+)
 
 # Longer keywords cannot be stored in `Lead.matched_keyword` (200 characters), so they are
 # refused when typed and ignored when matching.
@@ -116,6 +126,10 @@ def _trie_pattern(words: Iterable[str]) -> str:
     return pattern(trie)
 
 
+# The letters Hebrew and Arabic attach to the front of a word (see the module docstring).
+_PREFIXES = "(?:[הובלמשכ]{1,3}|[وف]?(?:[بك]?ال|لل|[بكل]))?"
+
+
 @dataclass(frozen=True)
 class KeywordMatcher:
     """A compiled keyword set: finds the first keyword in a message, or None."""
@@ -129,12 +143,15 @@ class KeywordMatcher:
         if self.pattern is None or not text:
             return None
         match = self.pattern.search(normalise_text(text))
-        return self.keywords[match.group()] if match else None
+        return self.keywords[match.group("keyword")] if match else None
 
 
 @functools.lru_cache(maxsize=512)
-def compile_matcher(keywords: tuple[str, ...]) -> KeywordMatcher:
-    """Compile a keyword set once; cached by the tuple, so each group's set compiles once."""
+def compile_matcher(keywords: tuple[str, ...], *, prefixes: bool = False) -> KeywordMatcher:
+    """Compile a keyword set once; cached by the tuple, so each group's set compiles once.
+
+    With `prefixes`, a keyword also matches behind Hebrew and Arabic attached prefixes.
+    """
     by_normalised: dict[str, str] = {}
     for keyword in keywords:
         key = normalise_text(keyword)
@@ -142,14 +159,15 @@ def compile_matcher(keywords: tuple[str, ...]) -> KeywordMatcher:
             by_normalised[key] = " ".join(keyword.split())
     if not by_normalised:
         return KeywordMatcher(pattern=None, keywords={})
-    compiled = re.compile(boundary_pattern(_trie_pattern(by_normalised)))
+    body = f"(?P<keyword>{_trie_pattern(by_normalised)})"
+    compiled = re.compile(boundary_pattern(_PREFIXES + body if prefixes else body))
     return KeywordMatcher(pattern=compiled, keywords=by_normalised)
 
 
-def matcher_for_group(group: MonitoredGroup) -> KeywordMatcher:
+def matcher_for_group(group: MonitoredGroup, *, prefixes: bool = False) -> KeywordMatcher:
     """The compiled matcher of a group's current keywords."""
     keywords = group.monitor_keywords if isinstance(group.monitor_keywords, list) else []
-    return compile_matcher(tuple(k for k in keywords if isinstance(k, str)))
+    return compile_matcher(tuple(k for k in keywords if isinstance(k, str)), prefixes=prefixes)
 
 
 def clean_text(text: str, limit: int | None = None) -> str:
@@ -232,6 +250,29 @@ def detect_lead(
         if keyword is None:
             return Outcome.STORED
         return _create_or_count(group, message, keyword, count_existing=True)
+    if mode == MonitorMode.INTENT:
+        # Imported here: the intent rules build on this module's normal form.
+        from leads.intent import judge_intent
+
+        keyword = matcher_for_group(group, prefixes=True).first_match(message.body)
+        verdict = judge_intent(message.body, keyword)
+        if not verdict.is_lead:
+            if keyword is not None and stored_message_id is not None:
+                # On topic but not a buyer's: kept for a manager's second look.
+                SetAsideMessage.objects.create(
+                    message_id=stored_message_id,
+                    matched_keyword=keyword[:200],
+                    reasons=list(verdict.reasons),
+                )
+            return Outcome.STORED
+        return _create_or_count(
+            group,
+            message,
+            keyword,
+            count_existing=True,
+            score=verdict.score,
+            reasons=verdict.reasons,
+        )
     if mode == MonitorMode.FIRST_MESSAGE:
         earlier = GroupMessage.objects.filter(
             group=group, sender_jid=message.sender_jid, from_me=False
@@ -249,8 +290,29 @@ def detect_lead(
     return Outcome.STORED
 
 
+def lead_from_message(
+    group: MonitoredGroup,
+    message: GroupMessageIn,
+    keyword: str | None,
+    *,
+    score: int,
+    reasons: tuple[str, ...],
+) -> Outcome:
+    """Make `message` a lead whatever the group's mode says (a manager's second look), or
+    count it on the contact's lead in this group when there is one."""
+    return _create_or_count(
+        group, message, keyword, count_existing=True, score=score, reasons=reasons
+    )
+
+
 def _create_or_count(
-    group: MonitoredGroup, message: GroupMessageIn, keyword: str | None, *, count_existing: bool
+    group: MonitoredGroup,
+    message: GroupMessageIn,
+    keyword: str | None,
+    *,
+    count_existing: bool,
+    score: int = 0,
+    reasons: tuple[str, ...] = (),
 ) -> Outcome:
     existing = Lead.objects.filter(source_group=group, contact_jid=message.sender_jid)
     if count_existing:
@@ -268,6 +330,8 @@ def _create_or_count(
         matched_keyword=keyword,
         message_preview=clean_text(message.body, PREVIEW_LENGTH),
         monitor_mode=group.monitor_mode,
+        lead_score=score,
+        lead_reasons=list(reasons),
         # A message stamped in the future (a phone with a wrong clock) is detected now.
         lead_detected_at=min(message.sent_at, now),
         search_text=build_search_text(name, message.sender_phone, keyword),

@@ -68,6 +68,14 @@ class LeadFilter(django_filters.FilterSet):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     ids = UUIDInFilter(field_name="id", widget=forms.HiddenInput, label="Only these leads")
+    min_score = django_filters.NumberFilter(
+        field_name="lead_score",
+        lookup_expr="gte",
+        label="Score at least",
+        min_value=0,
+        max_value=100,
+        widget=forms.NumberInput(attrs={"min": 0, "max": 100, "step": 1, "inputmode": "numeric"}),
+    )
 
     class Meta:
         model = Lead
@@ -100,6 +108,7 @@ class TableState:
     detected_from: date | None = None
     detected_to: date | None = None
     ids: tuple[UUID, ...] = ()
+    min_score: int | None = None
     sort: str = DEFAULT_SORT
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
@@ -117,6 +126,7 @@ class TableState:
             or self.detected_from
             or self.detected_to
             or self.ids
+            or self.min_score is not None
         )
 
 
@@ -167,11 +177,17 @@ def table_state(data: QueryDict, filterset: LeadFilter) -> TableState:
         detected_from=check_day("Detected from", cleaned.get("detected_from")),
         detected_to=check_day("Detected to", cleaned.get("detected_to")),
         ids=tuple(cleaned.get("ids") or ())[:MAX_IDS_IN_URL],
+        min_score=_whole_score(cleaned.get("min_score")),
         sort=sort if sort in SORTS else DEFAULT_SORT,
         # A page number past any real table is a typo or a probe; cap it to keep OFFSET sane.
         page=min(_positive_int(data.get("page"), 1), 100_000),
         page_size=page_size if page_size in PAGE_SIZES else DEFAULT_PAGE_SIZE,
     )
+
+
+def _whole_score(value: Any) -> int | None:
+    """A cleaned `min_score` (a Decimal in 0..100) as a whole number, or None."""
+    return None if value is None else int(value)
 
 
 def _start_of(day: date | None) -> datetime | None:
@@ -190,5 +206,6 @@ def lead_query(state: TableState, *, sort: str | None = None) -> LeadQuery:
         detected_from=_start_of(state.detected_from),
         detected_to=_start_of(state.detected_to + timedelta(days=1) if state.detected_to else None),
         ids=state.ids,
+        min_score=state.min_score,
         sort=sort or state.sort,
     )

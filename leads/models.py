@@ -73,6 +73,8 @@ class MonitorMode(models.TextChoices):
     KEYWORDS = "keywords", "Keywords"
     FIRST_MESSAGE = "first_message", "First message"
     ALL = "all", "All messages"
+    # Purchase intent (leads/intent.py): a buyer's message, with or without a keyword.
+    INTENT = "intent", "Purchase intent"
 
 
 class MonitoredGroup(models.Model):
@@ -133,6 +135,8 @@ class Lead(models.Model):
     contact_name = models.CharField(max_length=200, null=True, blank=True)
     lead_status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=Status.NEW)
     lead_score = models.IntegerField(default=0)
+    # Why an intent lead scored what it did ("asks for a price"); empty for keyword leads.
+    lead_reasons = models.JSONField(default=list, blank=True)
     lead_detected_at = models.DateTimeField(default=timezone.now)
     matched_keyword = models.CharField(max_length=200, null=True, blank=True)
     message_preview = models.CharField(max_length=500, blank=True, default="")
@@ -561,3 +565,40 @@ class LeadTimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.lead_id}"
+
+
+class SecondLookDecision(models.TextChoices):
+    PENDING = "", "Not decided"
+    LEAD = "lead", "A lead"
+    NOT_LEAD = "not_lead", "Not a lead"
+
+
+class SetAsideMessage(models.Model):
+    """A message with a group keyword that intent mode judged not to be a buyer's.
+
+    A manager takes a second look: one click makes it a lead, another agrees it is not. The
+    decided rows are labelled examples for the intent detector (`intent_report --reviewed`).
+    """
+
+    message = models.OneToOneField(GroupMessage, on_delete=models.CASCADE, related_name="set_aside")
+    matched_keyword = models.CharField(max_length=200)
+    # Why the detector set it aside ("offers something"); may be empty (no buyer's signal).
+    reasons = models.JSONField(default=list, blank=True)
+    decision = models.CharField(
+        max_length=16,
+        choices=SecondLookDecision.choices,
+        default=SecondLookDecision.PENDING,
+        blank=True,
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    lead = models.ForeignKey("Lead", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["decision", "-id"], name="set_aside_by_decision")]
+
+    def __str__(self) -> str:
+        return f"{self.matched_keyword}: {self.decision or 'pending'}"

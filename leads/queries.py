@@ -19,6 +19,7 @@ def leads_matching(
     detected_from: datetime | None = None,
     detected_to: datetime | None = None,
     ids: Sequence[uuid.UUID] = (),
+    min_score: int | None = None,
 ) -> QuerySet[Lead]:
     """Leads filtered as CONTRACT §1 describes (`search`: name, phone or keyword, any case).
 
@@ -38,4 +39,6 @@ def leads_matching(
         leads = leads.filter(lead_detected_at__lt=detected_to)
     if ids:
         leads = leads.filter(pk__in=ids)
+    if min_score is not None:
+        leads = leads.filter(lead_score__gte=min_score)
     return leads

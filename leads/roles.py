@@ -41,6 +41,9 @@ ACTIONS: dict[str, str] = {
     "take": REP,
     "notes": REP,
     "assign": MANAGER,
+
+
+    "second_look": MANAGER,
 }
 ROLE_LABELS = {
     VIEWER: "viewer (reads)",

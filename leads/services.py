@@ -8,10 +8,12 @@ of leads: lock and read the rows, one UPDATE, one INSERT of history.
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from leads.detection import GroupMessageIn, lead_from_message
 from leads.events import announce_status_changed
 from leads.models import (
     ActorKind,
@@ -19,6 +21,8 @@ from leads.models import (
     CustomGroupMember,
     Lead,
     LeadStatusChange,
+    SecondLookDecision,
+    SetAsideMessage,
 )
 from leads.pipeline import InvalidTransition, can_transition, check_transition, is_status
 
@@ -277,3 +281,58 @@ def lead_webhook_status(
             raise SetByPerson(current, target, last)
         lead_change_status(lead_id, target, actor, expected_status=current, reason=reason)
     return True
+
+
+# --- Second look at messages intent mode set aside ----------------------------------------
+
+# The score and reason a lead gets when a manager, not the detector, judged it a buyer's.
+SECOND_LOOK_SCORE = 50
+SECOND_LOOK_REASON = "judged a buyer on second look"
+
+
+class AlreadyDecided(Exception):
+    """Someone else decided this set-aside message first; `decision` is what they chose."""
+
+    def __init__(self, item_id: int, decision: str) -> None:
+        self.item_id = item_id
+        self.decision = decision
+        super().__init__(f"Set-aside message {item_id} was already decided: {decision}")
+
+
+def set_aside_decide(item_id: int, decision: str, user: Any) -> Lead | None:
+    """Record a manager's decision on a set-aside message, once (compare-and-set).
+
+    `lead` makes the message a lead (or counts it on the contact's lead in that group) and
+    returns it; `not_lead` agrees with the detector. Either way the row stays, labelled, as an
+    example for the detector. Raises `SetAsideMessage.DoesNotExist` or `AlreadyDecided`.
+    """
+    if decision not in (SecondLookDecision.LEAD, SecondLookDecision.NOT_LEAD):
+        raise ValueError(f"Unknown decision: {decision!r}")
+    with transaction.atomic():
+        item = SetAsideMessage.objects.select_related("message__group").get(pk=item_id)
+        decided = SetAsideMessage.objects.filter(
+            pk=item_id, decision=SecondLookDecision.PENDING
+        ).update(decision=decision, decided_by=user, decided_at=timezone.now())
+        if not decided:
+            item.refresh_from_db(fields=["decision"])
+            raise AlreadyDecided(item_id, item.decision)
+        if decision == SecondLookDecision.NOT_LEAD:
+            return None
+        stored = item.message
+        lead_from_message(
+            stored.group,
+            GroupMessageIn(
+                wa_message_id=stored.wa_message_id,
+                sender_jid=stored.sender_jid,
+                sender_phone=stored.sender_phone,
+                sender_name=stored.sender_name,
+                body=stored.body,
+                sent_at=stored.sent_at,
+            ),
+            item.matched_keyword,
+            score=SECOND_LOOK_SCORE,
+            reasons=(SECOND_LOOK_REASON, f"mentions “{item.matched_keyword}”"),
+        )
+        lead = Lead.objects.get(source_group=stored.group, contact_jid=stored.sender_jid)
+        SetAsideMessage.objects.filter(pk=item_id).update(lead=lead)
+        return lead

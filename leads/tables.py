@@ -21,6 +21,7 @@ SORT_KEY_BY_COLUMN: dict[str, str] = {
     "status": "status",
     "group": "group_name",
     "detected": "detected_at",
+    "score": "score",
 }
 
 
@@ -35,6 +36,8 @@ class LeadTable(tables.Table):
     )
     group = tables.Column(verbose_name="Group", accessor="source_group__name")
     keyword = tables.Column(verbose_name="Keyword", accessor="matched_keyword")
+    # Intent leads' purchase-intent score; keyword leads score 0 and show a dash.
+    score = tables.Column(verbose_name="Score", accessor="score", empty_values=(0, None))
     preview = tables.Column(verbose_name="Message", accessor="message_preview", empty_values=())
     detected = tables.Column(verbose_name="Detected", accessor="detected_at")
     # None when the source's list does not carry it (MoltFlow's): a dash, not a made-up 0.
@@ -111,8 +114,9 @@ def headers(table: LeadTable, current_sort: str, supported: frozenset[str]) -> l
             aria, next_sort = "ascending", f"-{key}"
         elif current_sort == f"-{key}":
             aria = "descending"
-        elif key == "detected_at":
-            next_sort = f"-{key}"  # newest first is what people want on the first click
+        elif key in ("detected_at", "score"):
+            # Newest first, highest score first: what people want on the first click.
+            next_sort = f"-{key}"
         if next_sort not in supported:
             next_sort = key
         result.append(Header(column.name, str(column.header), next_sort, aria))

@@ -5,7 +5,15 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from leads.models import ApiKey, Lead, MonitoredGroup, Session, build_search_text
+from leads.models import (
+    ApiKey,
+    GroupMessage,
+    Lead,
+    MonitoredGroup,
+    Session,
+    SetAsideMessage,
+    build_search_text,
+)
 
 _counter = itertools.count(1)
 
@@ -60,3 +68,20 @@ def make_lead(
 
 def make_api_key(scopes: list[str] | None = None, **kwargs: object) -> tuple[ApiKey, str]:
     return ApiKey.issue(f"key-{next(_counter)}", scopes, **kwargs)  # type: ignore[arg-type]
+
+
+def make_set_aside(group: MonitoredGroup | None = None) -> SetAsideMessage:
+    """A keyword message intent mode set aside, waiting for a manager's second look."""
+    n = next(_counter)
+    stored = GroupMessage.objects.create(
+        group=group or make_group(mode="intent"),
+        wa_message_id=f"set-aside-{n}",
+        sender_jid=f"1555{n:07d}@c.us",
+        sender_phone=f"+1555{n:07d}",
+        sender_name="Seller",
+        body="Selling my bike, price 100",
+        sent_at=timezone.now() - timedelta(minutes=n),
+    )
+    return SetAsideMessage.objects.create(
+        message=stored, matched_keyword="price", reasons=["offers something"]
+    )

@@ -25,10 +25,11 @@ from leads.models import (
     LeadTimelineEntry,
     MonitoredGroup,
     SeenGroup,
+    SetAsideMessage,
     WallLink,
 )
 from leads.roles import MANAGER, REP, ROLES, VIEWER, can, set_user_role, user_role
-from tests.factories import make_group, make_lead, make_session
+from tests.factories import make_group, make_lead, make_session, make_set_aside
 
 pytestmark = pytest.mark.django_db
 
@@ -126,6 +127,10 @@ def _wall_link() -> WallLink:
 
 def _api_key() -> ApiKey:
     return ApiKey.objects.first() or ApiKey.issue("kept")[0]
+
+
+def _set_aside() -> SetAsideMessage:
+    return SetAsideMessage.objects.first() or make_set_aside()
 
 
 def _target_user() -> User:
@@ -276,6 +281,15 @@ ENDPOINTS = [
         MANAGER,
         lambda: reverse("leads:wall-link-revoke", args=[_wall_link().pk]),
         unchanged=lambda: _wall_link().revoked_at is None,
+    ),
+    Endpoint("second look page", "get", MANAGER, lambda: reverse("leads:second-look")),
+    Endpoint(
+        "second look decision",
+        "post",
+        MANAGER,
+        lambda: reverse("leads:second-look-decide", args=[_set_aside().pk]),
+        lambda: {"decision": "lead"},
+        lambda: _set_aside().decision == "",
     ),
 ]
 PERSONAS = ("outsider", VIEWER, REP, MANAGER)

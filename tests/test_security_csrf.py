@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from leads.models import ApiKey, Lead, LeadStatusChange, MonitoredGroup, SeenGroup, WallLink
 from leads.roles import MANAGER, set_user_role
-from tests.factories import make_api_key, make_group, make_lead, make_session
+from tests.factories import make_api_key, make_group, make_lead, make_session, make_set_aside
 from tests.test_roles import ENDPOINTS
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +73,7 @@ def world() -> dict[str, Any]:
         "link_id": WallLink.issue("TV")[0].pk,
         "token": WallLink.issue("Lobby")[1],
         "fmt": "csv",
+        "item_id": make_set_aside().pk,
     }
 
 
@@ -126,6 +127,7 @@ def form_data(name: str) -> dict[str, Any]:
         "api-keys": {"name": "robot", "scopes": ["leads:read"]},
         "wall-links": {"name": "Lobby 2", "rotate": "on"},
         "login": {"username": "target", "password": "pw"},
+        "second-look-decide": {"decision": "lead"},
     }.get(name, {})
 
 

@@ -97,6 +97,7 @@ def lead_record(lead: Lead) -> LeadRecord:
         message_preview=lead.message_preview,
         monitor_mode=lead.monitor_mode,
         message_count=lead.message_count,
+        reasons=tuple(r for r in lead.lead_reasons or () if isinstance(r, str)),
     )
 
 
@@ -158,6 +159,7 @@ class LocalSource:
             detected_from=query.detected_from,
             detected_to=query.detected_to,
             ids=query.ids,
+            min_score=query.min_score,
         )
 
     def _ordering(self, sort: str) -> tuple[Any, ...]:

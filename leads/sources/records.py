@@ -29,6 +29,7 @@ FILTER_NAMES: tuple[str, ...] = (
     "detected_from",
     "detected_to",
     "ids",
+    "min_score",
 )
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "json")
 
@@ -44,6 +45,8 @@ class LeadQuery:
     detected_to: datetime | None = None
     # Only these leads (the ones a bulk action did not move); empty means no id filter.
     ids: tuple[uuid.UUID, ...] = ()
+    # Only leads scoring at least this (intent leads score 1-100, keyword leads 0).
+    min_score: int | None = None
     sort: str = SORT_NEWEST
 
     def filters_used(self) -> frozenset[str]:
@@ -78,6 +81,8 @@ class LeadRecord:
     # Matching messages seen from this contact in this group; None when the source's list
     # does not carry it (MoltFlow's list of leads does not, only its detail does).
     message_count: int | None = None
+    # Why an intent lead scored what it did ("asks for a price"); empty for keyword leads.
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,6 +1,6 @@
 """`/leads/`: the leads table — filters, search, sort, pages, counts per status."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -58,6 +58,8 @@ def read_table_request(data: QueryDict, source: LeadSource) -> TableRequest:
     state = table_state(data, filterset)
     # Not None: `lead_query` would read None as "the URL's sort", the one refused here.
     sort = state.sort if capabilities.supports_sort(state.sort) else SORT_NEWEST
+    if "min_score" not in capabilities.filters:
+        state = replace(state, min_score=None)
     return TableRequest(filterset, state, lead_query(state, sort=sort), capabilities)
 
 
@@ -136,6 +138,7 @@ def _table_context(request: HttpRequest, source: LeadSource) -> dict[str, Any]:
         "last_row": state.offset + len(rows),
         "page_sizes": PAGE_SIZES,
         "date_filters": {"detected_from", "detected_to"} <= capabilities.filters,
+        "score_filter": "min_score" in capabilities.filters,
         "bulk_refusal": refused_bulk,
         "bulk_targets": [{"status": t, "sources": sources_of(t)} for t in targets],
         "custom_groups": source.list_custom_groups() if not refused_bulk else (),
