@@ -7,7 +7,12 @@ class LeadsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from leads import (
             checks,  # noqa: F401  (registers the system checks)
             live,  # noqa: F401  (connects the sign-in signal for idle expiry)
         )
+        from leads.totals import restore_sqlite_triggers
+
+        post_migrate.connect(restore_sqlite_triggers, sender=self)

@@ -16,6 +16,7 @@ class TimelineItem:
     who: str
     kind: str  # "status" or a `TimelineKind` value
     text: str
+    reason: str = ""  # why a status change was made, isolated on show (written by a person)
 
 
 def lead_timeline(lead: LeadDetail, limit: int = 200) -> list[TimelineItem]:
@@ -25,8 +26,8 @@ def lead_timeline(lead: LeadDetail, limit: int = 200) -> list[TimelineItem]:
             at=change.changed_at,
             who=change.actor_label,
             kind="status",
-            text=f"moved it from {change.from_status} → {change.to_status}"
-            + (f" ({change.reason})" if change.reason else ""),
+            text=f"moved it from {change.from_status} → {change.to_status}",
+            reason=change.reason,
         )
         for change in lead.history
     ]

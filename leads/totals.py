@@ -8,11 +8,12 @@ triggers, or to prove they agree (it reports what it corrected).
 
 import uuid
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, Sum
 
 from leads.models import Lead, LeadTotal
 from leads.pipeline import STATUSES, Status
+from leads.totals_sql import SQLITE_INSTALL, SQLITE_UNINSTALL
 
 Key = tuple[uuid.UUID, str]
 
@@ -64,3 +65,33 @@ def reconcile_totals() -> dict[Key, tuple[int, int]]:
                 group_id=group_id, status=status, defaults={"total": n}
             )
     return wrong
+
+
+SQLITE_TRIGGERS = (
+    "leads_lead_totals_insert",
+    "leads_lead_totals_delete",
+    "leads_lead_totals_update",
+)
+
+
+def restore_sqlite_triggers(using: str = "default", **_signal: object) -> bool:
+    """Put back the SQLite triggers a table rebuild dropped; True when it had to.
+
+    SQLite migrations that add or alter a column of `leads_lead` rebuild the table, and the
+    triggers go with the old one. Run after every `migrate` (the `post_migrate` signal): when
+    any trigger is missing it installs them all and reconciles the totals, so leads written
+    while they were gone are counted again. PostgreSQL keeps its triggers through ALTER TABLE.
+    """
+    database = connections[using]
+    if database.vendor != "sqlite" or "leads_leadtotal" not in database.introspection.table_names():
+        return False
+    with database.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        present = {name for (name,) in cursor.fetchall()}
+        if present.issuperset(SQLITE_TRIGGERS):
+            return False
+        with transaction.atomic(using=using):
+            for statement in SQLITE_UNINSTALL + SQLITE_INSTALL:
+                cursor.execute(statement)
+    reconcile_totals()
+    return True
