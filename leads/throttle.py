@@ -26,8 +26,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.backends import ModelBackend
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest
@@ -237,3 +239,27 @@ class ThrottledModelBackend(ModelBackend):
         if user is not None:
             refund(attempt)
         return user
+
+
+class LockoutExplained:
+    """Mixed into an authentication form: a refused attempt says it is locked and how long.
+
+    Django's forms only know "wrong username or password"; after a lockout that is untrue
+    (the password was never checked) and sends people guessing again.
+    """
+
+    request: HttpRequest | None
+
+    def get_invalid_login_error(self) -> ValidationError:
+        lockout = getattr(self.request, "login_lockout", None)
+        if lockout is None:
+            return super().get_invalid_login_error()  # type: ignore[misc]
+        return ValidationError(lockout.message(), code="locked")
+
+
+class SignInForm(LockoutExplained, AuthenticationForm):
+    """The dashboard's `/login/` form."""
+
+
+class AdminSignInForm(LockoutExplained, AdminAuthenticationForm):
+    """The Django admin's sign-in form (set on `admin.site` in leads/admin.py)."""

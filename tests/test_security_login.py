@@ -117,3 +117,17 @@ def test_a_right_password_as_the_thirtieth_try_from_an_address_does_not_slow_it(
         Client(REMOTE_ADDR=OFFICE).post(LOGIN, {"username": "x", "password": "y"}).status_code
         == 429
     )
+
+
+@pytest.mark.django_db
+def test_a_locked_admin_sign_in_says_it_is_locked_and_for_how_long() -> None:
+    User.objects.create_user("dana", password="right-password-1", is_staff=True)
+    client = Client(REMOTE_ADDR=OFFICE)
+    for _ in range(PAIR_RULE.threshold):
+        client.post("/admin/login/", {"username": "dana", "password": "wrong"})
+
+    response = client.post("/admin/login/", {"username": "dana", "password": "right-password-1"})
+
+    assert "Too many failed sign-ins for this account. Please wait 1 minute" in response.text
+    assert "Please enter the correct username and password" not in response.text
+    assert "_auth_user_id" not in client.session
