@@ -184,6 +184,10 @@ AUTHENTICATION_BACKENDS = ["leads.throttle.ThrottledModelBackend"]
 # How many proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR). The
 # login throttle keys on the client address, so only trusted hops may be read.
 DASHBOARD_PROXY_COUNT = env_int("DASHBOARD_PROXY_COUNT", 0)
+# The proxies' own addresses (or networks): X-Forwarded-For is read only from them, so a
+# client reaching the app port directly cannot pick its own address. gunicorn reads the same
+# variable for X-Forwarded-Proto (dev.sh prod passes it on).
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # A session ends after this long without the person doing anything. Renewed by
 # leads.live.IdleSessionMiddleware on the person's own requests only: an open screen's
 # polls must not keep a forgotten session alive (hence no SESSION_SAVE_EVERY_REQUEST).

@@ -14,11 +14,13 @@ parallel guesses cannot slip past the threshold; a correct password takes its co
 A refused attempt checks no password and counts nowhere. A success clears the pair's
 counter, never the address's (a sprayer holding one valid account must not reset it).
 Addresses are IPv4 addresses or IPv6 /64 networks (one host owns a whole /64). Behind
-proxies, `DASHBOARD_PROXY_COUNT` says how many `X-Forwarded-For` hops to trust.
+proxies, `DASHBOARD_PROXY_COUNT` says how many `X-Forwarded-For` hops to trust, and each is
+trusted only when handed over by an address in `FORWARDED_ALLOW_IPS`.
 
 The check sits in the authentication backend, so the admin's login form is throttled too.
 """
 
+import functools
 import hashlib
 import ipaddress
 from dataclasses import dataclass
@@ -82,18 +84,52 @@ def _readable(seconds: int) -> str:
 
 
 def client_address(request: HttpRequest) -> str:
-    """The address to throttle: REMOTE_ADDR, or the trusted hop of X-Forwarded-For."""
-    address = request.META.get("REMOTE_ADDR", "") or "unknown"
-    hops = getattr(settings, "DASHBOARD_PROXY_COUNT", 0)
-    if hops > 0:
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
-        # Each trusted proxy appends the address it saw; the ones before can be forged.
-        if len(forwarded) >= hops:
-            address = forwarded[-hops]
+    """The address to throttle: `REMOTE_ADDR`, or the trusted hop of `X-Forwarded-For`."""
+    return _throttle_key(_forwarded_client(request))
+
+
+def _forwarded_client(request: HttpRequest) -> str:
+    """Walk `X-Forwarded-For` from the right, one hop per `DASHBOARD_PROXY_COUNT`.
+
+    Each hop is believed only when the address that handed it over is one of our proxies
+    (`FORWARDED_ALLOW_IPS`): with the app's port reachable directly, anyone can send the
+    header, and a forged address per guess would dodge every counter.
+    """
+    peer = request.META.get("REMOTE_ADDR", "") or "unknown"
+    forwarded = [
+        part.strip()
+        for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if part.strip()
+    ]
+    for _ in range(getattr(settings, "DASHBOARD_PROXY_COUNT", 0)):
+        if not forwarded or not is_trusted_proxy(peer):
+            break
+        peer = forwarded.pop()
+    return peer
+
+
+def is_trusted_proxy(address: str) -> bool:
+    """Is `address` one of `FORWARDED_ALLOW_IPS` (addresses or networks; `*` trusts all)?"""
+    allowed = tuple(getattr(settings, "FORWARDED_ALLOW_IPS", ()))
+    if "*" in allowed:
+        return True
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in proxy_networks(allowed))
+
+
+@functools.cache
+def proxy_networks(
+    allowed: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """`FORWARDED_ALLOW_IPS` parsed; raises ValueError on an entry that is not an address."""
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in allowed)
+
+
+def _throttle_key(address: str) -> str:
+    """IPv4 as is; IPv6 as its /64 (one host owns a whole /64); anything else cut short."""
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:

@@ -14,7 +14,8 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 
-from leads.throttle import ADDRESS_RULE, PAIR_RULE
+from leads.checks import check_forwarded_allow_ips
+from leads.throttle import ADDRESS_RULE, PAIR_RULE, client_address
 
 LOGIN = "/login/"
 OFFICE = "203.0.113.7"
@@ -131,3 +132,51 @@ def test_a_locked_admin_sign_in_says_it_is_locked_and_for_how_long() -> None:
     assert "Too many failed sign-ins for this account. Please wait 1 minute" in response.text
     assert "Please enter the correct username and password" not in response.text
     assert "_auth_user_id" not in client.session
+
+
+def seen_address(remote: str, forwarded: str) -> str:
+    request = Client(REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded).get(LOGIN).wsgi_request
+    return client_address(request)
+
+
+@pytest.mark.django_db
+def test_a_forged_forwarded_header_sent_straight_to_the_app_is_ignored(settings) -> None:
+    # The app port is reachable directly: an attacker picks a new "address" per guess.
+    settings.DASHBOARD_PROXY_COUNT = 1
+    settings.FORWARDED_ALLOW_IPS = ["10.0.0.2"]
+    User.objects.create_user("dana", password="right-password-1")
+
+    for n in range(PAIR_RULE.threshold + 1):
+        client = Client(REMOTE_ADDR="198.51.100.66", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+        response = client.post(LOGIN, {"username": "dana", "password": "wrong"})
+
+    assert response.status_code == 429
+    assert seen_address("198.51.100.66", "192.0.2.1") == "198.51.100.66"
+
+
+@pytest.mark.django_db
+def test_the_forwarded_address_counts_when_the_configured_proxy_sent_it(settings) -> None:
+    settings.DASHBOARD_PROXY_COUNT = 1
+    settings.FORWARDED_ALLOW_IPS = ["10.0.0.2", "10.1.0.0/16"]
+
+    assert seen_address("10.0.0.2", "1.2.3.4, 198.51.100.20") == "198.51.100.20"
+    assert seen_address("10.1.7.9", "198.51.100.20") == "198.51.100.20"
+
+
+@pytest.mark.django_db
+def test_behind_two_proxies_each_hop_must_be_a_configured_proxy(settings) -> None:
+    settings.DASHBOARD_PROXY_COUNT = 2
+    settings.FORWARDED_ALLOW_IPS = ["10.0.0.2", "10.0.0.3"]
+
+    # client → 10.0.0.3 (appends client) → 10.0.0.2 (appends 10.0.0.3) → app
+    assert seen_address("10.0.0.2", "6.6.6.6, 198.51.100.20, 10.0.0.3") == "198.51.100.20"
+    # the inner hop is not a proxy of ours: what it wrote is not believed
+    assert seen_address("10.0.0.2", "6.6.6.6, 203.0.113.9") == "203.0.113.9"
+
+
+def test_a_proxy_list_with_a_typo_fails_the_system_check(settings) -> None:
+    settings.FORWARDED_ALLOW_IPS = ["10.0.0.2", "10.0.0.300"]
+    [error] = check_forwarded_allow_ips()
+    assert error.id == "leads.E011" and "10.0.0.300" in error.msg
+    settings.FORWARDED_ALLOW_IPS = ["10.0.0.2", "10.1.0.0/16", "::1", "*"]
+    assert check_forwarded_allow_ips() == []
