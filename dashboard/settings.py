@@ -255,6 +255,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Wall tokens are credentials: no log line carries one in full (leads/log_redaction.py).
+    "filters": {"wall_tokens": {"()": "leads.log_redaction.RedactWallTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["wall_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    # Django's own request loggers (runserver's request lines, "Not Found: /wall/…") would
+    # otherwise keep the unfiltered handlers Django gives them by default.
+    "loggers": {
+        name: {"handlers": ["console"], "level": "INFO", "propagate": False}
+        for name in ("django", "django.server")
+    },
 }
