@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "leads.middleware.ApiResponseMiddleware",
+    # Signed-in and API answers carry full phone numbers: never cached (no-store).
+    "leads.middleware.NoStoreMiddleware",
     # After sessions, auth and htmx: idle expiry, and the live token a full page starts from.
     "leads.live.IdleSessionMiddleware",
     "leads.live.LiveTokenMiddleware",
