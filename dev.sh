@@ -94,7 +94,7 @@ case "$cmd" in
       --workers "${WEB_CONCURRENCY:-3}" \
       --threads "${WEB_THREADS:-4}" \
       --timeout "${WEB_TIMEOUT:-30}" \
-      --access-logfile - --error-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+      --config dashboard/gunicorn.conf.py --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
     ;;
   *)
     echo "usage: bash dev.sh serve [ADDR:PORT] | test [pytest args] | prod [ADDR:PORT]" >&2

@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "leads.middleware.ApiResponseMiddleware",
+    # Signed-in and API answers carry full phone numbers: never cached (no-store).
+    "leads.middleware.NoStoreMiddleware",
     # After sessions, auth and htmx: idle expiry, and the live token a full page starts from.
     "leads.live.IdleSessionMiddleware",
     "leads.live.LiveTokenMiddleware",
@@ -184,6 +186,10 @@ AUTHENTICATION_BACKENDS = ["leads.throttle.ThrottledModelBackend"]
 # How many proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR). The
 # login throttle keys on the client address, so only trusted hops may be read.
 DASHBOARD_PROXY_COUNT = env_int("DASHBOARD_PROXY_COUNT", 0)
+# The proxies' own addresses (or networks): X-Forwarded-For is read only from them, so a
+# client reaching the app port directly cannot pick its own address. gunicorn reads the same
+# variable for X-Forwarded-Proto (dev.sh prod passes it on).
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # A session ends after this long without the person doing anything. Renewed by
 # leads.live.IdleSessionMiddleware on the person's own requests only: an open screen's
 # polls must not keep a forgotten session alive (hence no SESSION_SAVE_EVERY_REQUEST).
@@ -251,6 +257,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Wall tokens are credentials: no log line carries one in full (leads/log_redaction.py).
+    "filters": {"wall_tokens": {"()": "leads.log_redaction.RedactWallTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["wall_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    # Django's own request loggers (runserver's request lines, "Not Found: /wall/…") would
+    # otherwise keep the unfiltered handlers Django gives them by default.
+    "loggers": {
+        name: {"handlers": ["console"], "level": "INFO", "propagate": False}
+        for name in ("django", "django.server")
+    },
 }

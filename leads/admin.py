@@ -23,6 +23,10 @@ from leads.models import (
     Session,
     generate_raw_key,
 )
+from leads.throttle import AdminSignInForm
+
+# A locked sign-in says so and for how long, not "wrong password" (leads/throttle.py).
+admin.site.login_form = AdminSignInForm
 
 
 @admin.register(Account)

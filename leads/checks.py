@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 
 from leads.sources import SOURCE_NAMES
+from leads.throttle import proxy_networks
 
 
 @register()
@@ -58,3 +59,20 @@ def check_webhook_secrets(app_configs: Any = None, **kwargs: Any) -> list[CheckM
                 )
             )
     return errors
+
+
+@register()
+def check_forwarded_allow_ips(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every `FORWARDED_ALLOW_IPS` entry is an address or network, so no proxy is misread."""
+    try:
+        proxy_networks(tuple(entry for entry in settings.FORWARDED_ALLOW_IPS if entry != "*"))
+    except ValueError as error:
+        return [
+            Error(
+                f"FORWARDED_ALLOW_IPS has an entry that is not an address or network: {error}",
+                hint="List your proxies' addresses or networks, comma-separated "
+                "(10.0.0.2,10.1.0.0/16).",
+                id="leads.E011",
+            )
+        ]
+    return []

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 
 from leads.client import process_clock
 from leads.deadline import within
@@ -42,6 +43,27 @@ class ApiResponseMiddleware:
         if rate is not None:
             for name, value in rate.headers().items():
                 response[name] = value
+        return response
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on everything a signed-in person or an API key is answered.
+
+    Those pages, regions and exports carry full phone numbers and names; neither the browser
+    (back button, disk cache on a shared computer) nor a proxy may keep them. Static files
+    and the wall (whose views set their own headers) are left alone.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if request.path.startswith(("/wall/", "/static/")):
+            return response  # never read the session there (the wall must not touch it)
+        user = getattr(request, "user", None)
+        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
+            add_never_cache_headers(response)
         return response
 
 

@@ -17,6 +17,7 @@ cache) and masked when a link's options are applied (`present`).
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +38,10 @@ SCAN_CAP = 500
 SCAN_PAGE = 100
 CACHE_SECONDS = 60
 _PHONE_LIKE = re.compile(r"^[\d\s+().\-]{6,}$")
+# A run of digits that may be a phone number: digits (any script) joined by spaces, dashes,
+# dots or brackets, with an optional leading "+" or bracket. Masked when it has 6 or more.
+_NUMBER_RUN = re.compile(r"\+?[(\[]?\d(?:[\d\s().\[\]\-\u2010-\u2015]*\d)?")
+_MASK_FROM_DIGITS = 6
 
 
 @dataclass(frozen=True)
@@ -221,6 +226,20 @@ def mask_phone(phone: str | None) -> str:
     return "•••• " + digits[-4:]
 
 
+def mask_numbers(text: str) -> str:
+    """`text` with every number-like run of 6+ digits masked like a phone.
+
+    People write their number into their WhatsApp name (`0521234567/Dana`), group names and
+    keywords; a wall that masks only the phone field would show it whole.
+    """
+
+    def mask(run: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", run.group())
+        return mask_phone(digits) if len(digits) >= _MASK_FROM_DIGITS else run.group()
+
+    return _NUMBER_RUN.sub(mask, text)
+
+
 @dataclass(frozen=True)
 class WallCard:
     name: str
@@ -232,14 +251,20 @@ class WallCard:
 
 
 def _card(lead: WallLead, options: Any, now: datetime, threshold: timedelta) -> WallCard:
+    shown = _shown_text(options)
     return WallCard(
-        name=(lead.name or "Someone") if options.show_full_names else first_name(lead.name),
+        name=shown((lead.name or "Someone") if options.show_full_names else first_name(lead.name)),
         phone=(lead.phone or "hidden number") if options.show_phones else mask_phone(lead.phone),
-        group=lead.group,
-        keyword=lead.keyword or "",
+        group=shown(lead.group),
+        keyword=shown(lead.keyword or ""),
         age=short_age(lead.detected_at, now),
         waiting=lead.status == Status.NEW and now - lead.detected_at > threshold,
     )
+
+
+def _shown_text(options: Any) -> Callable[[str], str]:
+    """How people's text is shown on this link: numbers masked unless it shows phones."""
+    return (lambda text: text) if options.show_phones else mask_numbers
 
 
 def present(snapshot: WallSnapshot, options: Any, now: datetime | None = None) -> dict[str, Any]:
@@ -263,7 +288,8 @@ def present(snapshot: WallSnapshot, options: Any, now: datetime | None = None) -
     ]
     ticker: dict[str, list[WallCard]] = {}
     for lead in snapshot.ticker:
-        ticker.setdefault(lead.group, []).append(_card(lead, options, now, threshold))
+        card = _card(lead, options, now, threshold)
+        ticker.setdefault(card.group, []).append(card)
     rate = (
         round(100 * snapshot.week_converted / snapshot.week_total) if snapshot.week_total else None
     )

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
-from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -12,6 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
+
+from leads.throttle import SignInForm
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -32,18 +33,14 @@ def login_page(request: HttpRequest) -> HttpResponse:
     next_url = _next_url(request)
     if request.method == "GET" and request.user.is_authenticated:
         return redirect(next_url)
-    form = AuthenticationForm(request, data=request.POST if request.method == "POST" else None)
+    form = SignInForm(request, data=request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             auth_login(request, form.get_user())
             return HttpResponseRedirect(next_url)
-        lockout = getattr(request, "login_lockout", None)
-        if lockout is not None:
-            # The password was not checked at all: say so, rather than "wrong password".
-            form.errors.clear()
-            form.add_error(None, lockout.message())
-            status = 429
+        if getattr(request, "login_lockout", None) is not None:
+            status = 429  # the form says it is locked and for how long
     response = render(
         request, "registration/login.html", {"form": form, "next": next_url}, status=status
     )
