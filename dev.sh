@@ -2,6 +2,7 @@
 # Set up and run the leads dashboard.
 #   bash dev.sh serve   # virtualenv, migrate SQLite, demo data, start on http://127.0.0.1:8000
 #   bash dev.sh test    # virtualenv, then the whole test suite (DATABASE_URL picks the database)
+#   bash dev.sh bench [--quick] [bench_all options]   # the benchmarks, never in the test suite
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -80,6 +81,22 @@ case "$cmd" in
     "$VENV/bin/python" -m ruff check .
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
+  bench)
+    # Every benchmark in one table (manage.py bench_all). It seeds the database it measures:
+    # point DATABASE_URL at a throwaway PostgreSQL database for real numbers (see the README).
+    # Without DATABASE_URL it runs on a temporary SQLite file, deleted afterwards: numbers that
+    # only prove the chain works. `--quick` shrinks every size (CI's smoke run).
+    ensure_venv
+    export DJANGO_DEBUG=${DJANGO_DEBUG:-on}
+    if [ -z "${DATABASE_URL:-}" ]; then
+      bench_dir=$(mktemp -d)
+      trap 'rm -rf "$bench_dir"' EXIT
+      export DATABASE_URL="sqlite:///$bench_dir/bench.sqlite3"
+      set -- --allow-sqlite "$@"
+    fi
+    "$VENV/bin/python" manage.py migrate --noinput --verbosity 0
+    "$VENV/bin/python" manage.py bench_all "$@"
+    ;;
   prod)
     # The way it runs on a server: settings from the environment (DJANGO_SECRET_KEY,
     # DATABASE_URL, DJANGO_ALLOWED_HOSTS, ...), gunicorn with several workers, hashed static
@@ -97,7 +114,7 @@ case "$cmd" in
       --config dashboard/gunicorn.conf.py --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
     ;;
   *)
-    echo "usage: bash dev.sh serve [ADDR:PORT] | test [pytest args] | prod [ADDR:PORT]" >&2
+    echo "usage: bash dev.sh serve [ADDR:PORT] | test [pytest args] | bench [--quick] | prod [ADDR:PORT]" >&2
     exit 2
     ;;
 esac

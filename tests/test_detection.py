@@ -165,20 +165,19 @@ def test_it_agrees_with_a_search_keyword_by_keyword_over_a_mixed_script_stream()
     assert sum(result is not None for result in results) > 50
 
 
-def test_a_thousand_keywords_still_match_thousands_of_messages_a_second():
+def test_a_thousand_keywords_compile_into_one_matcher_that_agrees_with_the_naive_search():
+    # Its speed (messages/s against the naive loop) is `bash dev.sh bench`'s to measure.
     rng = random.Random(5)
     keywords = keyword_set(1000, rng)
-    stream = message_stream(5000, keywords, rng)
+    stream = message_stream(400, keywords, rng)
+    naive = naive_matcher(keywords)
     compile_matcher.cache_clear()
 
-    started = time.perf_counter()
     matcher = compile_matcher(tuple(keywords))
-    for text in stream:
-        matcher.first_match(text)
-    elapsed = time.perf_counter() - started
+    results = [matcher.first_match(text) for text in stream]
 
-    # Measured around 40,000 messages/s; a one-regex-per-keyword loop does under 1,000.
-    assert elapsed < 2.5, f"{len(stream) / elapsed:.0f} messages/s"
+    assert results == [naive(text) for text in stream]
+    assert sum(result is not None for result in results) > 10
 
 
 def test_clean_keywords_drops_blanks_and_repeats_in_any_case_or_spacing():

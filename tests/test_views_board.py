@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Lead, LeadStatusChange, MonitoredGroup, build_search_text
-from leads.templatetags.board_ui import masked_phone
 from leads.waiting import short_age
 from tests.contract import ALL_STATUSES, ALLOWED_MOVES
 from tests.factories import make_group, make_lead
@@ -227,9 +226,17 @@ def test_short_ages() -> None:
     assert short_age(now + timedelta(seconds=5), now) == "0 s"
 
 
-def test_masked_phones_show_the_last_four_digits() -> None:
-    assert masked_phone("+15550123456") == "+•••••••3456"
-    assert masked_phone(None) == ""
+def test_a_card_shows_the_whole_number_to_the_signed_in_team(client_in: Client) -> None:
+    # The board is behind a login: the team calls these people, so nothing is masked (the
+    # wall, a shared screen, masks numbers; see test_wall).
+    make_lead(name="Dana", phone="+15550123456")
+    make_lead(name="Hidden", phone="")
+
+    body = client_in.get(BOARD).content.decode()
+
+    assert '<p class="card__phone">+1 555 012 3456</p>' in body
+    assert '<p class="card__phone"><span class="muted">number hidden</span></p>' in body
+    assert "•" not in body
 
 
 # --- Lazy loading per column -----------------------------------------------------------------

@@ -3,7 +3,9 @@
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from leads import client as moltflow_client
 from leads.models import Account, CustomGroup, CustomGroupMember, Lead, Plan
@@ -164,6 +167,52 @@ def test_it_sorts_by_group_name(staff_client: Client) -> None:
     assert "sort=-group_name" in body  # the heading's next click reverses it
     body = staff_client.get(TABLE, {"sort": "-group_name"}).content.decode()
     assert body.index("Zoe") < body.index("Ari")
+
+
+# Five leads that every sort key puts in a different order. The expected orders are written
+# out by hand from the labels a person reads ("by status, pipeline order", ...), not derived.
+SORTABLE = [
+    # name, status, score, group, detected minutes ago
+    ("amy", "qualified", 70, "Delta", 10),
+    ("Ben", "lost", 10, "alpha", 40),
+    ("cara", "new", 90, "Charlie", 30),
+    ("Dov", "converted", 40, "bravo", 20),
+    ("eli", "contacted", 55, "Echo", 50),
+]
+EXPECTED_ORDER = {
+    "-detected_at": ["amy", "Dov", "cara", "Ben", "eli"],
+    "detected_at": ["eli", "Ben", "cara", "Dov", "amy"],
+    "contact_name": ["amy", "Ben", "cara", "Dov", "eli"],  # letters, not upper case first
+    "-contact_name": ["eli", "Dov", "cara", "Ben", "amy"],
+    "status": ["cara", "eli", "amy", "Dov", "Ben"],  # new, contacted, qualified, converted, lost
+    "-status": ["Ben", "Dov", "amy", "eli", "cara"],
+    "-score": ["cara", "amy", "eli", "Dov", "Ben"],
+    "score": ["Ben", "Dov", "eli", "amy", "cara"],
+    "group_name": ["Ben", "Dov", "cara", "amy", "eli"],  # alpha, bravo, Charlie, Delta, Echo
+    "-group_name": ["eli", "amy", "cara", "Dov", "Ben"],
+}
+
+
+@pytest.mark.parametrize("sort", sorted(EXPECTED_ORDER))
+def test_every_sort_key_puts_the_rows_in_the_order_its_label_promises(
+    staff_client: Client, sort: str
+) -> None:
+    now = timezone.now()
+    names_by_id = {}
+    for name, status, score, group, minutes_ago in SORTABLE:
+        lead = make_lead(
+            make_group(name=group),
+            name=name,
+            status=status,
+            detected_at=now - timedelta(minutes=minutes_ago),
+        )
+        Lead.objects.filter(pk=lead.pk).update(lead_score=score)
+        names_by_id[str(lead.id)] = name
+
+    body = staff_client.get(TABLE, {"sort": sort}).content.decode()
+
+    shown = [names_by_id[lead_id] for lead_id in re.findall(r'<tr id="lead-([0-9a-f-]{36})"', body)]
+    assert shown == EXPECTED_ORDER[sort]
 
 
 def test_it_shows_each_leads_message_count(staff_client: Client) -> None:
@@ -361,6 +410,30 @@ def test_bulk_add_to_a_new_custom_group(staff_client: Client) -> None:
     group = CustomGroup.objects.get(name="Hot buyers")
     assert CustomGroupMember.objects.filter(group=group).count() == 2
     assert "2 added to Hot buyers; 1 skipped" in response.content.decode()
+
+
+def test_bulk_add_to_an_existing_custom_group_offered_on_the_table(staff_client: Client) -> None:
+    already, fresh, no_phone = make_lead(), make_lead(name="Ori"), make_lead(phone="")
+    group = CustomGroup.objects.create(name="Hot buyers")
+    CustomGroupMember.objects.create(group=group, phone=already.contact_phone, name="Dana")
+    page = staff_client.get(TABLE).content.decode()
+    assert f'<option value="{group.id}">Hot buyers (1)</option>' in page
+
+    response = staff_client.post(
+        reverse("leads:bulk"),
+        {
+            "action": "add_to_group",
+            "custom_group": str(group.id),
+            "lead": [str(lead.id) for lead in (already, fresh, no_phone)],
+        },
+        follow=True,
+    )
+
+    assert "1 added to Hot buyers; 2 skipped" in response.content.decode()
+    assert sorted(
+        CustomGroupMember.objects.filter(group=group).values_list("phone", flat=True)
+    ) == (sorted([already.contact_phone, fresh.contact_phone]))
+    assert CustomGroup.objects.count() == 1  # added to the chosen group, not a new one
 
 
 def test_bulk_is_forbidden_on_the_free_plan(staff_client: Client) -> None:

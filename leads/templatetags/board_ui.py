@@ -49,14 +49,3 @@ def move_menu(status: str) -> MoveMenu:
         plain=tuple(option for option in options if not option.asks_reason),
         asking=tuple(option for option in options if option.asks_reason),
     )
-
-
-@register.filter
-def masked_phone(phone: str | None) -> str:
-    """`+15550123456` as `+•••••••3456`: only the last four digits, for shared screens."""
-    if not phone:
-        return ""
-    digits = phone.lstrip("+")
-    if len(digits) <= 4:
-        return "•" * len(digits)
-    return "+" + "•" * (len(digits) - 4) + digits[-4:]

@@ -43,14 +43,21 @@ def _missing() -> str:
     return ""
 
 
+# A browser test starts Chromium, a live server and sometimes `dev.sh prod`: it gets longer
+# than the suite's 60 s before pytest-timeout calls it hung (a test's own marker still wins).
+BROWSER_TIMEOUT = 240
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     reason = _missing()
-    if not reason:
-        return
     skip = pytest.mark.skip(reason=f"browser tests skipped: {reason}")
     for item in items:
-        if HERE in Path(str(item.path)).parents:
+        if HERE not in Path(str(item.path)).parents:
+            continue
+        if reason:
             item.add_marker(skip)
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(BROWSER_TIMEOUT))
 
 
 @pytest.fixture(scope="session")

@@ -65,6 +65,10 @@ class Production:
             # The serving worker's pid on each access-log line (gunicorn reads this variable).
             "GUNICORN_CMD_ARGS": "--access-logformat 'pid=%(p)s \"%(r)s\" %(s)s'",
         }
+        if sys.prefix != sys.base_prefix:
+            # The virtualenv running these tests already has every dependency: dev.sh uses it
+            # rather than building its own `.venv`, which a fresh checkout does not have yet.
+            self.env["VENV"] = sys.prefix
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -76,8 +80,8 @@ class Production:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: gunicorn's workers die with it
         )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
+        # No deadline of its own: the test's timeout (pytest-timeout) ends a start that hangs.
+        while True:
             if self.process.poll() is not None:
                 raise AssertionError(f"dev.sh prod exited:\n{self.log.read_text()[-3000:]}")
             try:
@@ -88,7 +92,6 @@ class Production:
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
-        raise AssertionError(f"no /healthz within 90 s:\n{self.log.read_text()[-3000:]}")
 
     def manage(self, *args: str) -> str:
         done = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
@@ -158,6 +161,9 @@ def sign_in(browser: Browser, url: str, password: str) -> tuple[BrowserContext, 
     return context, page
 
 
+# Migrating a fresh PostgreSQL database, collectstatic and two gunicorn workers take minutes
+# on a loaded 2-core machine: more than the 240 s other browser tests get before "hung".
+@pytest.mark.timeout(600)
 def test_the_production_command_serves_the_dashboard_with_live_updates_across_workers(
     browser: Browser, production: Production
 ) -> None:

@@ -172,8 +172,18 @@ def measure(
 
 
 def latency(base_url: str, raw_key: str, iterations: int) -> list[BenchRow]:
-    """One list page: the raw upstream call, and the source on a cache miss and a hit."""
-    raw_client = httpx.Client(headers={"X-API-Key": raw_key})
+    """One list page: the raw upstream call, and the source on a cache miss and a hit.
+
+    The raw client is closed however the run ends: a connection it left open would keep one
+    of the loopback server's handler threads waiting, and the server's close waits for them.
+    """
+    with httpx.Client(headers={"X-API-Key": raw_key}) as raw_client:
+        return _latency_rows(raw_client, base_url, raw_key, iterations)
+
+
+def _latency_rows(
+    raw_client: httpx.Client, base_url: str, raw_key: str, iterations: int
+) -> list[BenchRow]:
     source = MoltflowSource(MoltflowClient(base_url, raw_key))
     query = LeadQuery()
 
@@ -199,7 +209,6 @@ def latency(base_url: str, raw_key: str, iterations: int) -> list[BenchRow]:
         missed.append(miss_ms)
         hit.append(hit_ms)
         added.append(miss_ms - raw_ms)
-    raw_client.close()
     floor = "raw upstream call"
     return [
         row("moltflow source, list page, cache miss", "ms", missed, floor, raw),
