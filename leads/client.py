@@ -9,7 +9,7 @@
   A POST or PATCH that reached the server is never sent twice.
 - Every HTTP or transport failure becomes one of `leads.sources.errors`, in `_raise_for` and
   `_transport_error` only.
-- Reads go through a short cache shared by every process (Django's cache: a database table),
+- Reads go through a short cache shared by every process (Django's cache: Redis with REDIS_URL),
   with one upstream call per key at a time; writes bump a version key so no process serves a
   read from before its own write. The plan's rate budget (`X-RateLimit-*`) is kept in the same
   cache, and a request that would knowingly exceed it waits briefly or raises `RateLimited`.
