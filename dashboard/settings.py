@@ -231,15 +231,35 @@ MOLTFLOW_DEADLINE_SECONDS = env_int("MOLTFLOW_DEADLINE_SECONDS", 10)
 # this secret; empty: the webhook refuses every request (closed by default).
 MOLTFLOW_WEBHOOK_SECRET = env_str("MOLTFLOW_WEBHOOK_SECRET", "")
 
-# A table in the one shared database, so every app process sees the same cached reads and
-# the same MoltFlow rate budget. `migrate` creates it (leads migration 0004).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "dashboard_cache",
-        "OPTIONS": {"MAX_ENTRIES": 5000},
+
+def cache_settings(redis_url: str) -> dict[str, dict[str, object]]:
+    """Redis when `redis_url` is set (one cache for every app process), else local memory.
+
+    The cache holds MoltFlow's shared reads, its rate budget and the wall's snapshots. Only
+    Redis shares them between processes; local memory suits one process (and the tests).
+    Redis is given short socket timeouts: it is on the same network, and a stuck Redis must
+    not hold a page longer than MoltFlow itself may.
+    """
+    if redis_url:
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": redis_url,
+                "KEY_PREFIX": "leads",
+                "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
+            }
+        }
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "leads-dashboard",
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
     }
-}
+
+
+REDIS_URL = env_str("REDIS_URL", "")
+CACHES = cache_settings(REDIS_URL)
 
 # --- Screens ----------------------------------------------------------------------------
 # A `new` lead nobody has contacted for longer than this is flagged on the board (and wall).

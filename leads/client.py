@@ -9,7 +9,7 @@
   A POST or PATCH that reached the server is never sent twice.
 - Every HTTP or transport failure becomes one of `leads.sources.errors`, in `_raise_for` and
   `_transport_error` only.
-- Reads go through a short cache shared by every process (Django's cache: a database table),
+- Reads go through a short cache shared by every process (Django's cache: Redis with REDIS_URL),
   with one upstream call per key at a time; writes bump a version key so no process serves a
   read from before its own write. The plan's rate budget (`X-RateLimit-*`) is kept in the same
   cache, and a request that would knowingly exceed it waits briefly or raises `RateLimited`.
@@ -117,6 +117,9 @@ class RateState:
 
 _TRANSITION = re.compile(r"Invalid status transition:\s*(\w+)\s*->\s*(\w+)")
 _RETRYABLE_GET_STATUSES = frozenset({502, 503, 504})
+# Of a request's deadline, what a write leaves for reading back a lead if its answer is lost
+# (after a failure, that read is one short probe: see `_request`).
+READ_BACK_RESERVE_SECONDS = 2.0
 # How long a read's last good answer is kept to show (marked stale) during an outage.
 LAST_GOOD_SECONDS = 24 * 60 * 60
 
@@ -202,10 +205,20 @@ class MoltflowClient:
         picture may be out of date.
         """
         try:
-            response = self._request(method, path, json_body=body)
+            response = self._request(method, path, json_body=body, deadline=self._write_deadline())
         finally:
             self.invalidate()
         return self._json(response)
+
+    def _write_deadline(self) -> Deadline:
+        """A write's deadline, ending early enough to read back what it did if its answer is lost.
+
+        A move whose answer never came is not shown as done or refused on a guess: the caller
+        reads the lead back, and that read needs time left inside the same request.
+        """
+        full = Deadline.after(self.deadline_seconds, self.clock)
+        reserve = min(READ_BACK_RESERVE_SECONDS, max(0.0, full.remaining()) / 4)
+        return Deadline(at=full.at - reserve, clock=self.clock)
 
     def invalidate(self) -> None:
         """Make every cached read of this account stale, in every process."""
@@ -472,10 +485,17 @@ class MoltflowClient:
             detail = f"MoltFlow did not answer within {self.timeout.read} s."
         elif isinstance(error, httpx.TimeoutException):
             detail = "MoltFlow timed out."
+        elif isinstance(error, httpx.RemoteProtocolError):
+            detail = "MoltFlow dropped the connection before answering."
         else:
             detail = f"The connection to MoltFlow failed ({type(error).__name__})."
         logger.warning("MoltFlow %s: %s", self.base_url, detail)
-        return self.unavailable(detail)
+        unavailable = self.unavailable(detail)
+        # A connection never made, or never taken from the pool, carried nothing upstream.
+        unavailable.reached = not isinstance(
+            error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+        )
+        return unavailable
 
     def _raise_for(self, response: httpx.Response) -> SourceError:
         status = response.status_code

@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from tests.factories import make_api_key
@@ -14,3 +15,13 @@ def api_key(db):
 def api(api_key):
     """A test client that sends the all-scopes key on every request."""
     return Client(headers={"X-API-Key": api_key[1]})
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Every test starts and ends with an empty cache: a read cached by one test (MoltFlow
+    pages, the rate budget, the wall's snapshot) must not answer the next. With `REDIS_URL`
+    set, that empties the Redis database it names."""
+    cache.clear()
+    yield
+    cache.clear()

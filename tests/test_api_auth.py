@@ -176,6 +176,22 @@ def test_a_key_without_the_scope_gets_403_naming_the_scope_it_needs(method, path
     assert response.json() == {"detail": f"This API key lacks the {scope} scope."}
 
 
+def test_a_403_for_a_missing_scope_carries_the_rate_limit_headers():
+    _, raw_key = make_api_key(["leads:read"])
+    lead = make_lead()
+    client = Client(headers={"X-API-Key": raw_key})
+    start_of_a_fresh_minute()
+    client.get(LEADS)
+
+    response = client.patch(f"{LEADS}/{lead.id}/status", {"status": "lost"}, "application/json")
+
+    assert response.status_code == 403
+    assert response["X-RateLimit-Limit"] == "60"
+    # The refused request counts against the key's budget, like any other.
+    assert response["X-RateLimit-Remaining"] == "58"
+    assert 1 <= int(response["X-RateLimit-Reset"]) <= 60
+
+
 def test_a_read_only_key_cannot_change_a_status():
     _, raw_key = make_api_key(["leads:read"])
     lead = make_lead()

@@ -331,7 +331,7 @@ def test_an_unknown_or_missing_status_is_422_and_changes_nothing(api, body):
 
     response = api.patch(f"{LEADS}/{lead.id}/status", body, "application/json")
 
-    assert_validation_error(response, ["body", "body", "status"])
+    assert_validation_error(response, ["body", "status"])
     lead.refresh_from_db()
     assert lead.lead_status == "new"
 
@@ -366,7 +366,7 @@ def test_an_empty_body_is_422_naming_the_missing_body(api):
 
     response = api.patch(f"{LEADS}/{lead.id}/status", "", "application/json")
 
-    assert_validation_error(response, ["body", "body"])
+    assert_validation_error(response, ["body"])
 
 
 # --- Reciprocity ---------------------------------------------------------------------------

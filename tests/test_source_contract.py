@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from leads import client as moltflow_client
@@ -50,8 +49,6 @@ def source(request: pytest.FixtureRequest) -> Iterator[LeadSource]:
         moltflow_client.install_transport(None)
     elif kind == "moltflow-wsgi":
         moltflow_client.install_transport(wsgi_transport())
-    # The cache table outlives a transactional test's flush: start every test without it.
-    cache.clear()
     if kind == "local":
         yield LocalSource()
         return

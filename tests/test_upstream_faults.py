@@ -5,12 +5,14 @@ breaks its answers as the network does; time is simulated, so "slow" costs no re
 source, client, middleware and views are the real ones.
 """
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.test import Client
 from django.test.client import Client as DjangoClient
@@ -207,3 +209,138 @@ def test_the_healthy_upstream_serves_every_page(world: World) -> None:
         response = action(world)
         assert response.status_code in {200, 302}, page
     assert uuid.UUID(str(world.dana.id))
+
+
+# --- a change is shown as done only when confirmed ------------------------------------------
+
+WRITES = {"PATCH", "POST"}
+
+
+def _said(response: object) -> str:
+    return " ".join(str(message) for message in get_messages(response.wsgi_request))
+
+
+def _status(lead: Lead) -> str:
+    return Lead.objects.get(pk=lead.pk).lead_status
+
+
+@pytest.mark.parametrize("fault", list(Fault))
+def test_a_move_whose_answer_fails_says_what_really_happened(world: World, fault: Fault) -> None:
+    world.upstream.inject(fault, methods=WRITES)
+
+    response = _move(world)
+
+    said = _said(response)
+    assert response.status_code == 302
+    if _status(world.dana) == "contacted":
+        assert said.startswith("Moved to contacted"), said
+    else:
+        assert said.startswith("Not moved"), said
+
+
+@pytest.mark.parametrize("fault", [Fault.APPLIED_THEN_500, Fault.APPLIED_THEN_DROPPED])
+def test_a_move_applied_upstream_is_confirmed_by_reading_it_back(
+    world: World, fault: Fault
+) -> None:
+    world.upstream.inject(fault, methods=WRITES)
+
+    said = _said(_move(world))
+
+    assert _status(world.dana) == "contacted"
+    assert said.startswith("Moved to contacted — confirmed by reading the lead back"), said
+    reads = [r for r in world.upstream.requests if r.method == "GET"]
+    assert reads[-1].url.path == f"/api/v2/leads/{world.dana.id}"
+
+
+def test_a_move_lost_before_it_applied_says_not_moved_and_where_the_lead_is(
+    world: World,
+) -> None:
+    world.upstream.inject(Fault.DROPPED, methods=WRITES)
+
+    said = _said(_move(world))
+
+    assert _status(world.dana) == "new"
+    assert said == (
+        "Not moved: MoltFlow's answer was lost (MoltFlow dropped the connection before "
+        "answering.); read back, the lead is new."
+    )
+
+
+def test_a_move_that_cannot_be_read_back_is_not_confirmed_either_way(world: World) -> None:
+    # Every answer is lost, the read-back's too: the lead did move, but nobody can know yet.
+    world.upstream.inject(Fault.APPLIED_THEN_DROPPED)
+
+    response = world.browser.post(f"/leads/{world.dana.id}/status/", {"status": "contacted"})
+
+    said = _said(response)
+    assert _status(world.dana) == "contacted"
+    assert said.startswith("Not confirmed: MoltFlow's answer to the move was lost"), said
+    assert "Reload to see whether it moved." in said
+
+
+def test_a_board_move_confirmed_after_a_lost_answer_lands_the_card(world: World) -> None:
+    world.upstream.inject(Fault.APPLIED_THEN_500, methods=WRITES)
+
+    response = world.browser.post(
+        f"/leads/{world.dana.id}/status/",
+        {"status": "contacted", "expected_status": "new"},
+        headers={"HX-Request": "true", "HX-Target": "board-columns"},
+    )
+
+    assert response.status_code == 200
+    assert "lead-moved" in response["HX-Trigger"]
+    assert _status(world.dana) == "contacted"
+
+
+@pytest.mark.parametrize("fault", list(Fault))
+def test_a_bulk_move_whose_answer_fails_counts_only_what_really_moved(
+    world: World, fault: Fault
+) -> None:
+    world.upstream.inject(fault, methods=WRITES)
+
+    said = _said(_bulk(world))
+
+    moved = [_status(world.dana), _status(world.omar)].count("lost")
+    if said.startswith("Nothing was changed"):
+        assert moved == 0
+    else:
+        match = re.match(r"(\d+) (moved to|are) lost", said)
+        assert match, said
+        assert int(match.group(1)) == moved
+
+
+def test_a_bulk_move_applied_upstream_is_confirmed_per_lead(world: World) -> None:
+    Lead.objects.filter(pk=world.omar.pk).update(lead_status="converted")
+    world.upstream.inject(Fault.APPLIED_THEN_DROPPED, methods=WRITES)
+
+    said = _said(_bulk(world))
+
+    assert _status(world.dana) == "lost"
+    assert said.startswith("1 are lost now, confirmed by reading them back"), said
+    assert "1 not moved: converted is final" in said
+
+
+def test_a_bulk_move_lost_before_it_applied_names_each_lead_still_where_it_was(
+    world: World,
+) -> None:
+    world.upstream.inject(Fault.ERROR_500, methods=WRITES)
+
+    said = _said(_bulk(world))
+
+    assert [_status(world.dana), _status(world.omar)] == ["new", "contacted"]
+    assert said.startswith("0 are lost now"), said
+    assert "2 not moved: still new (1), still contacted (1)" in said
+
+
+def test_a_bulk_move_that_cannot_be_read_back_lists_its_leads_as_not_confirmed(
+    world: World,
+) -> None:
+    _table(world)  # the table was open while MoltFlow was healthy: its groups are cached
+    # Then every answer is lost, the read-backs' too.
+    world.upstream.inject(Fault.APPLIED_THEN_500)
+
+    said = _said(_bulk(world))
+
+    assert said.startswith("0 are lost now"), said
+    assert "2 not confirmed" in said
+    assert "Show the leads not moved" in said

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Router
-from ninja.errors import HttpError
+from ninja.errors import HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 
@@ -18,6 +18,10 @@ class Utf8JSONRenderer(JSONRenderer):
     """Hebrew and Arabic as themselves, not as \\u escapes."""
 
     json_dumps_params = {"ensure_ascii": False}
+
+
+# What every view names its request body; ninja's `loc` carries it, the contract's does not.
+BODY_PARAMETER = "body"
 
 
 class BodyNotAnObject(ValueError):
@@ -90,3 +94,18 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     elif detail.startswith("Cannot parse request body"):
         detail = "The request body is not valid JSON."
     return api.create_response(request, {"detail": detail}, status=exc.status_code)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """422 with `loc` as MoltFlow writes it: `["body", "status"]`, not ninja's
+    `["body", "body", "status"]` (ninja puts the view's parameter name second)."""
+    issues = [{**issue, "loc": _contract_loc(issue.get("loc", ()))} for issue in exc.errors]
+    return api.create_response(request, {"detail": issues}, status=422)
+
+
+def _contract_loc(loc: Any) -> list[Any]:
+    loc = list(loc)
+    if len(loc) >= 2 and loc[0] == "body" and loc[1] == BODY_PARAMETER:
+        return [loc[0], *loc[2:]]
+    return loc

@@ -72,17 +72,21 @@ class KeyAuth:
             raise ApiError(401, "This API key has been revoked.")
         if key.is_expired():
             raise ApiError(401, "This API key has expired.")
+        account = Account.current()
+        request.account = account  # type: ignore[attr-defined]
+        rate = None
+        if settings.MIRROR_RATE_LIMITS:
+            # Counted before the scope check: a refused request is still a request of this
+            # key, and its 403 carries the X-RateLimit-* headers like every other answer.
+            rate = count_request(key, PLAN_LIMITS[account.plan]["rate"])
+            request.rate_limit = rate  # type: ignore[attr-defined]
         if not key.has_scope(self.scope):
             raise ApiError(
                 403,
                 f"This API key lacks the {self.scope} scope.",
                 {"X-Required-Scopes": self.scope},
             )
-        account = Account.current()
-        request.account = account  # type: ignore[attr-defined]
-        if settings.MIRROR_RATE_LIMITS:
-            rate = count_request(key, PLAN_LIMITS[account.plan]["rate"])
-            request.rate_limit = rate  # type: ignore[attr-defined]
+        if rate is not None:
             if rate.remaining < 0:
                 raise ApiError(
                     429,

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, StringConstraints, field_validator
+from pydantic import AfterValidator, StrictBool, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from leads.models import MonitorMode
@@ -181,7 +181,8 @@ class GroupIn(Schema):
     name: Name
     monitor_mode: MonitorMode = MonitorMode.KEYWORDS
     monitor_keywords: list[Keyword] = Field(default_factory=list, max_length=1000)
-    is_active: bool = True
+    # JSON true/false only: pydantic would read "off", "yes", 0 or "t" as booleans.
+    is_active: StrictBool = True
 
 
 class GroupPatchIn(Schema):
@@ -192,7 +193,7 @@ class GroupPatchIn(Schema):
     name: Name | SkipJsonSchema[None] = None
     monitor_mode: MonitorMode | SkipJsonSchema[None] = None
     monitor_keywords: Annotated[list[Keyword], Field(max_length=1000)] | SkipJsonSchema[None] = None
-    is_active: bool | SkipJsonSchema[None] = None
+    is_active: StrictBool | SkipJsonSchema[None] = None
 
     @field_validator("*", mode="before")
     @classmethod

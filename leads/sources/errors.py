@@ -98,6 +98,28 @@ class Unavailable(SourceError):
         self.since = since
         self.retry_after = retry_after
         self.status_code = status_code
+        # False only when the request certainly never reached the source (a refused
+        # connection): a write that failed so was not applied.
+        self.reached = True
+
+
+class NotMoved(SourceError):
+    """A move that certainly did not happen, though the source's answer did not say so.
+
+    Raised when the answer to a move was lost or garbled and reading the lead back shows it
+    is not where it was sent (`current`), or when the move never reached the source.
+    """
+
+    def __init__(self, detail: str, *, current: str | None = None) -> None:
+        super().__init__(detail)
+        self.current = current
+
+
+class Unconfirmed(Unavailable):
+    """A move whose answer was lost and whose lead could not be read back: nobody knows yet.
+
+    The screen must not show it as done, nor as refused; it says to reload and look.
+    """
 
 
 class Unsupported(SourceError, ValueError):

@@ -34,7 +34,16 @@ from leads.exports import (
 from leads.models import PLAN_LIMITS, PLANS_WITH_BULK, build_search_text
 from leads.pipeline import STATUSES, Status, is_status
 from leads.services import Actor, unique_ids
-from leads.sources.errors import NotFound, SourceError, StaleStatus, Unsupported
+from leads.sources.errors import (
+    NotFound,
+    NotMoved,
+    RateLimited,
+    SourceError,
+    StaleStatus,
+    Unavailable,
+    Unconfirmed,
+    Unsupported,
+)
 from leads.sources.records import (
     EXPORT_FORMATS,
     SORT_NEWEST,
@@ -64,6 +73,8 @@ SORTS = frozenset({SORT_NEWEST})
 FILTERS = frozenset({"status", "source_group_id", "search", "ids"})
 # One upstream call per id: kept well under the smallest bulk plan's 40 calls a minute.
 IDS_MAX = 20
+# Leads read back one by one after a bulk move's answer was lost; the rest stay unconfirmed.
+READ_BACK_MAX = 20
 # The plan is not in the API; its per-minute rate limit (CONTRACT §1) names it.
 PLAN_BY_RATE = {limits["rate"]: str(plan) for plan, limits in PLAN_LIMITS.items()}
 
@@ -393,15 +404,50 @@ class MoltflowSource:
         if not is_status(target):
             raise ValueError(f"Unknown status: {target!r}")
         if expected_status is not None:
-            data = self.client.get(f"/leads/{lead_id}", cached=False)
-            current = self._parsed(parse_lead_detail, data, "lead").status
+            try:
+                data = self.client.get(f"/leads/{lead_id}", cached=False)
+                current = self._parsed(parse_lead_detail, data, "lead").status
+            except (Unavailable, RateLimited) as error:
+                raise NotMoved(f"Not moved: {error.detail}") from None
             if current != expected_status:
                 raise StaleStatus(current, target, expected_status)
         logger.info("MoltFlow lead %s -> %s by %s %s", lead_id, target, actor.kind, actor.label)
-        data = self.client.send("PATCH", f"/leads/{lead_id}/status", {"status": str(target)})
+        try:
+            data = self.client.send("PATCH", f"/leads/{lead_id}/status", {"status": str(target)})
+            moved = self._parsed(parse_lead_detail, data, "lead")
+        except RateLimited as error:
+            raise NotMoved(f"Not moved: {error.detail}") from None
+        except Unavailable as lost:
+            moved = self._read_back(lead_id, target, lost)
         if self.announce is not None:
             self.announce(lead_id)
-        return self._parsed(parse_lead_detail, data, "lead")
+        return moved
+
+    def _read_back(self, lead_id: uuid.UUID, target: Status, lost: Unavailable) -> LeadDetail:
+        """The lead after a move whose answer was lost or garbled: what is true now.
+
+        Returned (marked `confirmed_after`) when it is in `target`; `NotMoved` when it is
+        not, or when the move never reached MoltFlow; `Unconfirmed` when it cannot be read.
+        """
+        if not lost.reached:
+            raise NotMoved(f"Not moved: {lost.detail}")
+        try:
+            data = self.client.get(f"/leads/{lead_id}", cached=False)
+            lead = self._parsed(parse_lead_detail, data, "lead")
+        except (Unavailable, RateLimited) as error:
+            raise Unconfirmed(
+                f"MoltFlow's answer to the move was lost ({lost.detail}) and the lead could not "
+                f"be read back ({error.detail}).",
+                since=lost.since,
+                retry_after=error.retry_after,
+            ) from None
+        if lead.status != target:
+            raise NotMoved(
+                f"Not moved: MoltFlow's answer was lost ({lost.detail}); read back, the lead "
+                f"is {lead.status}.",
+                current=lead.status,
+            )
+        return replace(lead, confirmed_after=lost.detail)
 
     def bulk_change_status(
         self,
@@ -416,20 +462,78 @@ class MoltflowSource:
             raise ValueError(f"Unknown status: {target!r}")
         ids = unique_ids(lead_ids)
         failed: dict[str, BulkFailure] = {}
+        unconfirmed: list[str] = []
+        lost: Unavailable | None = None
         for start in range(0, len(ids), UPSTREAM_BULK_MAX):
             batch = ids[start : start + UPSTREAM_BULK_MAX]
-            data = self.client.send(
-                "POST", "/leads/bulk/status", {"lead_ids": batch, "status": str(target)}
-            )
-            for failure in self._parsed(_parse_bulk_errors, data, "bulk result"):
+            if lost is not None:
+                # After a lost answer nothing more is sent: the person decides on the rest.
+                detail = "Not sent: MoltFlow failed on an earlier part of this change."
+                failed.update({i: BulkFailure(lead_id=uuid.UUID(i), detail=detail) for i in batch})
+                continue
+            try:
+                data = self.client.send(
+                    "POST", "/leads/bulk/status", {"lead_ids": batch, "status": str(target)}
+                )
+                failures = self._parsed(_parse_bulk_errors, data, "bulk result")
+            except RateLimited as error:
+                if start == 0:
+                    raise
+                lost = Unavailable(error.detail)
+                lost.reached = False
+                failures = [BulkFailure(lead_id=uuid.UUID(i), detail=error.detail) for i in batch]
+            except Unavailable as error:
+                if start == 0 and not error.reached:
+                    raise
+                lost = error
+                failures, unknown = self._read_back_many(batch, target, error)
+                unconfirmed.extend(unknown)
+            for failure in failures:
                 failed[str(failure.lead_id)] = failure
         logger.info("MoltFlow bulk -> %s by %s: %d leads", target, actor.label, len(ids))
-        if self.announce is not None and len(failed) < len(ids):
+        settled = failed.keys() | set(unconfirmed)
+        if self.announce is not None and len(settled) < len(ids):
             self.announce(None)
         return BulkOutcome(
-            updated=tuple(uuid.UUID(lead_id) for lead_id in ids if lead_id not in failed),
+            updated=tuple(uuid.UUID(lead_id) for lead_id in ids if lead_id not in settled),
             failed=tuple(failed.values()),
+            unconfirmed=tuple(uuid.UUID(lead_id) for lead_id in unconfirmed),
+            confirmed_after=lost.detail if lost is not None and lost.reached else None,
         )
+
+    def _read_back_many(
+        self, batch: Sequence[str], target: Status, lost: Unavailable
+    ) -> tuple[list[BulkFailure], list[str]]:
+        """After a bulk move's answer was lost: the leads not in `target`, and those unknown.
+
+        One read per lead, so at most `READ_BACK_MAX` of them (each costs the plan's budget);
+        the first read that fails ends the reading, since the next would fail the same way.
+        """
+        if not lost.reached:
+            detail = f"Not moved: {lost.detail}"
+            return [BulkFailure(lead_id=uuid.UUID(i), detail=detail) for i in batch], []
+        failures: list[BulkFailure] = []
+        for position, lead_id in enumerate(batch):
+            if position >= READ_BACK_MAX:
+                return failures, list(batch[position:])
+            try:
+                lead = self._parsed(
+                    parse_lead_detail, self.client.get(f"/leads/{lead_id}", cached=False), "lead"
+                )
+            except NotFound:
+                failures.append(BulkFailure(lead_id=uuid.UUID(lead_id), detail="Lead not found."))
+                continue
+            except (Unavailable, RateLimited):
+                return failures, list(batch[position:])
+            if lead.status != target:
+                failures.append(
+                    BulkFailure(
+                        lead_id=lead.id,
+                        detail=f"Not moved: read back, the lead is {lead.status}.",
+                        current_status=lead.status,
+                    )
+                )
+        return failures, []
 
     # --- groups ---------------------------------------------------------------------------
 

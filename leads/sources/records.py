@@ -102,6 +102,9 @@ class LeadDetail(LeadRecord):
     updated_at: datetime
     # Empty when the source does not keep history (capabilities.history says which).
     history: tuple[StatusChangeRecord, ...] = ()
+    # Set only on the lead a move returns when the move's own answer was lost or garbled
+    # and reading the lead back confirmed it: what went wrong with that answer.
+    confirmed_after: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,6 +161,11 @@ class BulkFailure:
 class BulkOutcome:
     updated: tuple[uuid.UUID, ...]
     failed: tuple[BulkFailure, ...]
+    # Leads whose fate is unknown: the answer was lost and they could not be read back.
+    unconfirmed: tuple[uuid.UUID, ...] = ()
+    # Set when the answer was lost or garbled and `updated`/`failed` come from reading the
+    # leads back: what went wrong with that answer.
+    confirmed_after: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

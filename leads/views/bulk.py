@@ -15,12 +15,12 @@ from django.views.decorators.http import require_POST
 
 from leads.detection import clean_text
 from leads.filters import MAX_IDS_IN_URL
-from leads.pipeline import Status, is_status, refusal_reason
+from leads.pipeline import Status, can_transition, is_status, refusal_reason
 from leads.roles import MANAGER, role_required
 from leads.sources import get_source, user_actor
 from leads.sources.base import LeadSource
 from leads.sources.errors import NotFound, SourceError
-from leads.sources.records import BulkOutcome, LeadQuery
+from leads.sources.records import BulkFailure, BulkOutcome, LeadQuery
 from leads.views.table import bulk_refusal, read_table_request
 
 # Over this many leads, the action is confirmed on its own page first.
@@ -63,34 +63,55 @@ def _table_url(filter_query: str, **extra: str) -> str:
 
 def status_outcome_message(outcome: BulkOutcome, target: Status) -> str:
     """Say what happened, e.g. "18 moved to contacted; 2 not moved: converted is final"."""
-    text = f"{len(outcome.updated)} moved to {target}"
-    if outcome.failed:
-        reasons = Counter(
-            refusal_reason(failure.current_status, target)
-            if failure.current_status
-            else "not found"
-            for failure in outcome.failed
+    if outcome.confirmed_after:
+        # The answer was lost: every number here comes from reading the leads back, which
+        # shows where they are, not whether this change or an earlier one put them there.
+        text = (
+            f"{len(outcome.updated)} are {target} now, confirmed by reading them back after "
+            f"MoltFlow's answer was lost ({outcome.confirmed_after.rstrip('.')})"
         )
+    else:
+        text = f"{len(outcome.updated)} moved to {target}"
+    if outcome.failed:
+        reasons = Counter(_failure_reason(failure, target) for failure in outcome.failed)
         parts = [
             reason if len(reasons) == 1 else f"{reason} ({count})"
             for reason, count in reasons.most_common()
         ]
         text += f"; {len(outcome.failed)} not moved: {', '.join(parts)}"
+    if outcome.unconfirmed:
+        text += (
+            f"; {len(outcome.unconfirmed)} not confirmed: MoltFlow's answer was lost and they "
+            "could not be read back, reload to see where they are"
+        )
     return text
+
+
+def _failure_reason(failure: BulkFailure, target: Status) -> str:
+    current = failure.current_status
+    if current is None:
+        # Our own sentences (not sent, never reached MoltFlow) say why; anything else is an
+        # id the source does not know.
+        return failure.detail.rstrip(".") if failure.detail.startswith("Not ") else "not found"
+    if can_transition(current, target):
+        return f"still {current}"  # allowed, yet it did not happen (its answer was lost)
+    return refusal_reason(current, target)
 
 
 def _report_status_change(
     request: HttpRequest, outcome: BulkOutcome, target: Status, max_ids: int | None
 ) -> None:
     text = status_outcome_message(outcome, target)
-    if not outcome.failed:
+    if not outcome.failed and not outcome.unconfirmed:
         messages.success(request, text + ".")
         return
     # The link filters by `ids`: no more than a URL carries, nor than the source looks up.
     cap = min(MAX_IDS_IN_URL, max_ids or MAX_IDS_IN_URL)
-    not_moved = [str(failure.lead_id) for failure in outcome.failed][:cap]
+    not_moved = [str(failure.lead_id) for failure in outcome.failed]
+    not_moved = [*not_moved, *map(str, outcome.unconfirmed)][:cap]
     link = reverse("leads:table") + "?" + urlencode({"ids": ",".join(not_moved)})
-    shown = "" if len(outcome.failed) <= cap else f" (the first {cap})"
+    unsettled = len(outcome.failed) + len(outcome.unconfirmed)
+    shown = "" if unsettled <= cap else f" (the first {cap})"
     messages.warning(
         request,
         format_html('{}. <a href="{}">Show the leads not moved{}</a>', text, link, shown),
@@ -162,6 +183,7 @@ def leads_bulk(request: HttpRequest) -> HttpResponse:
     except NotFound as missing:
         messages.error(request, missing.detail)
     except SourceError as error:
+        # Raised only before anything reached the source (a lost answer is read back).
         messages.error(request, f"Nothing was changed: {error.detail}")
     return back
 

@@ -19,7 +19,13 @@ from leads.pipeline import Status, is_status, refusal_reason
 from leads.roles import REP, VIEWER, can, role_required
 from leads.sources import get_source, user_actor
 from leads.sources.base import LeadSource
-from leads.sources.errors import InvalidTransition, NotFound, SourceError, StaleStatus
+from leads.sources.errors import (
+    InvalidTransition,
+    NotFound,
+    NotMoved,
+    SourceError,
+    StaleStatus,
+)
 from leads.sources.records import LeadDetail, Reciprocity
 from leads.timeline import lead_timeline
 from leads.views import board
@@ -112,6 +118,16 @@ def _refusal_text(refused: InvalidTransition) -> str:
     return f"Not moved: {refusal_reason(refused.current, refused.target)}."
 
 
+def _moved_text(moved: LeadDetail, target: str) -> str:
+    if moved.confirmed_after:
+        # The answer was lost, so say how we know: the lead was read back.
+        return (
+            f"Moved to {target} — confirmed by reading the lead back after "
+            f"MoltFlow's answer was lost ({moved.confirmed_after.rstrip('.')})."
+        )
+    return f"Moved to {target}."
+
+
 @role_required(REP)
 @require_POST
 def lead_change_status(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
@@ -129,23 +145,29 @@ def lead_change_status(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse
     source = get_source()
     outcome: dict[str, str] = {"id": str(lead_id), "status": target}
     try:
-        source.change_status(
+        moved = source.change_status(
             lead_id,
             Status(target),
             actor=user_actor(request.user),
             expected_status=Status(expected) if expected else None,
             reason=reason,
         )
-        messages.success(request, f"Moved to {target}.")
+        messages.success(request, _moved_text(moved, target))
     except NotFound:
         raise Http404("No such lead.") from None
     except InvalidTransition as refused:
         outcome = {"id": str(lead_id), "status": refused.current, "reason": _refusal_text(refused)}
         messages.error(request, outcome["reason"])
+    except NotMoved as not_moved:
+        outcome = {"id": str(lead_id), "reason": not_moved.detail}
+        if not_moved.current:
+            outcome["status"] = not_moved.current
+        messages.error(request, outcome["reason"])
     except SourceError as error:
+        # Unconfirmed, or a failure no source should let through: never shown as done.
         outcome = {
             "id": str(lead_id),
-            "reason": f"Not confirmed: {error.detail} The lead may not have moved.",
+            "reason": f"Not confirmed: {error.detail} Reload to see whether it moved.",
         }
         messages.error(request, outcome["reason"])
     if request.htmx and request.htmx.target == board.MOVE_TARGET:

@@ -63,7 +63,7 @@ class _CountingApp:
 
 @contextmanager
 def throwaway_database() -> Iterator[str]:
-    """A fresh, migrated database for the run (cache table included), dropped afterwards.
+    """A fresh, migrated database for the run, dropped afterwards.
 
     It is reached through a new connection object put in place of this thread's default
     one, and the caller's connection is put back afterwards untouched: that connection may be
