@@ -112,7 +112,7 @@ def _table_context(request: HttpRequest, source: LeadSource) -> dict[str, Any]:
     # script narrow them further to the ticked rows.
     targets = [t for t in STATUSES if any(t in allowed_targets(s) for s in present)]
     refused_bulk = bulk_refusal(request, capabilities)
-    table = LeadTable(rows)
+    table = LeadTable(rows, selectable=not refused_bulk)
     filter_query = request.GET.copy()
     filter_query.pop("page", None)
     return {
