@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django import template
 
+from leads.phones import mask_phone
 from leads.pipeline import STATUSES, Status, allowed_targets
 
 register = template.Library()
@@ -53,10 +54,5 @@ def move_menu(status: str) -> MoveMenu:
 
 @register.filter
 def masked_phone(phone: str | None) -> str:
-    """`+15550123456` as `+•••••••3456`: only the last four digits, for shared screens."""
-    if not phone:
-        return ""
-    digits = phone.lstrip("+")
-    if len(digits) <= 4:
-        return "•" * len(digits)
-    return "+" + "•" * (len(digits) - 4) + digits[-4:]
+    """Only the last four digits, for shared screens (`leads.phones.mask_phone`)."""
+    return mask_phone(phone) if phone else ""
