@@ -25,3 +25,11 @@ def test_a_number_shows_in_its_country_format_and_is_found_as_it_is_shown(page: 
     expect(page).to_have_url(re.compile(r"q=%2B49"))
     expect(page.locator("table.leads tbody tr[id^=lead-]")).to_have_count(1)
     expect(row).to_be_visible()
+
+
+def test_reciprocity_for_a_hidden_number_says_it_cannot_know(page: Page) -> None:
+    lead = make_lead(make_group(), name="Hidden Hadar", phone="")
+    page.goto(f"/leads/{lead.id}/")
+    page.locator("#reciprocity").get_by_role("button", name="Check").click()
+    expect(page.locator("#reciprocity")).to_contain_text("Unknown: WhatsApp hides this number")
+    expect(page.locator("#reciprocity")).not_to_contain_text("No:")
