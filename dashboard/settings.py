@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -267,6 +268,15 @@ CACHES = cache_settings(REDIS_URL)
 # --- Screens ----------------------------------------------------------------------------
 # A `new` lead nobody has contacted for longer than this is flagged on the board (and wall).
 LEADS_WAITING_THRESHOLD_MINUTES = env_int("LEADS_WAITING_THRESHOLD_MINUTES", 15)
+
+# How a phone number typed without its country code is read (ISO 3166 region, e.g. "IL");
+# empty: such a number is not guessed at (search then matches its digits only).
+DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "").strip().upper()
+if DEFAULT_PHONE_REGION and DEFAULT_PHONE_REGION not in phonenumbers.SUPPORTED_REGIONS:
+    raise ImproperlyConfigured(
+        f"DEFAULT_PHONE_REGION must be a two-letter region code such as IL or DE, "
+        f"not {DEFAULT_PHONE_REGION!r}"
+    )
 
 # --- Ingest -----------------------------------------------------------------------------
 # HMAC secret WAHA signs `POST /webhooks/waha` with; empty: the webhook refuses every request.

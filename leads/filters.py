@@ -18,6 +18,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from leads.models import STATUS_CHOICES, Lead
+from leads.phones import search_needle
 from leads.pipeline import Status
 from leads.sources.records import SORT_KEYS, SORT_NEWEST, LeadQuery
 
@@ -94,7 +95,7 @@ class LeadFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset: Any, name: str, value: str) -> Any:
         """Same matching as the API's `search`: casefolded substring of name, phone, keyword."""
-        needle = value.strip().casefold()
+        needle = search_needle(value)
         return queryset.filter(search_text__contains=needle) if needle else queryset
 
 

@@ -1,25 +1,90 @@
-"""Phone numbers and WhatsApp ids (JIDs)."""
+"""Phone numbers and WhatsApp ids (JIDs): read, stored, shown and searched in one place.
+
+A number is stored in E.164 ("+4915112345678") and shown in its own country's international
+format ("+49 1511 2345678"), both by the `phonenumbers` library (Google's libphonenumber
+metadata): grouping digits by hand reads wrong in most countries. Every page, export and
+screen that shows a number goes through `format_phone` or `mask_phone`.
+
+A number typed without its country code is read as `settings.DEFAULT_PHONE_REGION` (empty:
+such a number is not guessed at).
+"""
 
 import re
 
+import phonenumbers
+from django.conf import settings
+
 _NON_DIGITS = re.compile(r"\D")
+# What a person types for a number: digits, "+", spaces, dashes, dots, slashes, brackets.
+_TYPED_NUMBER = re.compile(r"^\+?[\d\s\-\u2010\u2011\u2013().\/]+$")
+# Shorter than this, a run of digits is as likely a keyword ("2024") as a number.
+_MIN_DIGITS = 3
 
 
-def normalise_phone(text: str) -> str | None:
-    """E.164 ("+972521234567") from a formatted number ("+972 52-123-4567"), else None.
+def default_region() -> str | None:
+    """The region a number without a country code is read in (`DEFAULT_PHONE_REGION`)."""
+    return getattr(settings, "DEFAULT_PHONE_REGION", "") or None
 
-    Only numbers written with their country code (a leading "+" or "00") are accepted:
-    a local number cannot be placed in E.164 without guessing the country.
-    """
+
+def _parse(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    """The number `text` spells, or None; "00" before a country code counts as "+"."""
     text = text.strip()
     if text.startswith("00"):
         text = "+" + text[2:]
-    if not text.startswith("+"):
+    try:
+        return phonenumbers.parse(text, None if text.startswith("+") else region)
+    except phonenumbers.NumberParseException:
         return None
+
+
+def normalise_phone(text: str, region: str | None = None) -> str | None:
+    """E.164 ("+972521234567") from a number as written ("+972 52-123-4567"), else None.
+
+    A number without a country code is read in `region` (default: `DEFAULT_PHONE_REGION`);
+    with no region it is refused rather than guessed. A number of impossible length for its
+    country is refused too.
+    """
+    number = _parse(text, region or default_region())
+    if number is None or not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone(phone: str | None) -> str:
+    """An E.164 number in its country's international format: `+4915112345678` →
+    `+49 1511 2345678`. "" for no number; anything unparseable is shown as it is."""
+    if not phone:
+        return ""
+    number = _parse(phone, None)
+    if number is None:
+        return phone
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def mask_phone(phone: str | None) -> str:
+    """Only the last four digits, for screens visitors read: `+972 52-123-4567` → `•••• 4567`."""
+    digits = _NON_DIGITS.sub("", phone or "")
+    if not digits:
+        return "hidden number"
+    return "•••• " + digits[-4:]
+
+
+def search_needle(text: str) -> str:
+    """What a search for `text` looks for in a lead's casefolded name, phone and keyword.
+
+    A number is matched however it was typed: as shown (`+972 50-000-0300`), with dashes,
+    brackets or dots, with or without "+", or in national format (`050-000-0300`, read in
+    `DEFAULT_PHONE_REGION`). A whole number becomes its E.164 digits, a part of one its bare
+    digits; both are substrings of the stored E.164. Any other text is matched casefolded.
+    """
+    text = text.strip()
     digits = _NON_DIGITS.sub("", text)
-    if not 7 <= len(digits) <= 15 or digits.startswith("0"):
-        return None
-    return "+" + digits
+    if not _TYPED_NUMBER.match(text) or len(digits) < _MIN_DIGITS:
+        return text.casefold()
+    number = _parse(text, default_region())
+    if number is not None and phonenumbers.is_valid_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+    return digits.removeprefix("00") if text.startswith("00") else digits
 
 
 def phone_from_jid(jid: str) -> str | None:

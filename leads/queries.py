@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from leads.models import Lead
+from leads.phones import search_needle
 
 NEWEST_FIRST = ("-lead_detected_at", "-id")
 
@@ -30,7 +31,7 @@ def leads_matching(
         leads = leads.filter(lead_status=status)
     if source_group_id:
         leads = leads.filter(source_group_id=source_group_id)
-    needle = (search or "").strip().casefold()
+    needle = search_needle(search or "")
     if needle:
         leads = leads.filter(search_text__contains=needle)
     if detected_from:

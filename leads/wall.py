@@ -26,6 +26,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from leads.events import current_token
+from leads.phones import format_phone, mask_phone
 from leads.pipeline import STATUSES, Status
 from leads.sources.base import LeadSource
 from leads.sources.records import SORT_NEWEST, LeadQuery, LeadRecord
@@ -218,14 +219,6 @@ def first_name(name: str) -> str:
     return name.split()[0]
 
 
-def mask_phone(phone: str | None) -> str:
-    """Only the last four digits: `+972 52-123-4567` → `•••• 4567`."""
-    digits = re.sub(r"\D", "", phone or "")
-    if not digits:
-        return "hidden number"
-    return "•••• " + digits[-4:]
-
-
 def mask_numbers(text: str) -> str:
     """`text` with every number-like run of 6+ digits masked like a phone.
 
@@ -254,7 +247,9 @@ def _card(lead: WallLead, options: Any, now: datetime, threshold: timedelta) -> 
     shown = _shown_text(options)
     return WallCard(
         name=shown((lead.name or "Someone") if options.show_full_names else first_name(lead.name)),
-        phone=(lead.phone or "hidden number") if options.show_phones else mask_phone(lead.phone),
+        phone=format_phone(lead.phone) or "hidden number"
+        if options.show_phones
+        else mask_phone(lead.phone),
         group=shown(lead.group),
         keyword=shown(lead.keyword or ""),
         age=short_age(lead.detected_at, now),

@@ -176,11 +176,10 @@ def test_a_key_without_the_scope_gets_403_naming_the_scope_it_needs(method, path
     assert response.json() == {"detail": f"This API key lacks the {scope} scope."}
 
 
-def test_a_403_for_a_missing_scope_carries_the_rate_limit_headers():
+def test_a_403_for_a_missing_scope_carries_the_rate_limit_headers(clock):
     _, raw_key = make_api_key(["leads:read"])
     lead = make_lead()
     client = Client(headers={"X-API-Key": raw_key})
-    start_of_a_fresh_minute()
     client.get(LEADS)
 
     response = client.patch(f"{LEADS}/{lead.id}/status", {"status": "lost"}, "application/json")

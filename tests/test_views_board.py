@@ -234,7 +234,7 @@ def test_a_card_shows_the_whole_number_to_the_signed_in_team(client_in: Client) 
 
     body = client_in.get(BOARD).content.decode()
 
-    assert '<p class="card__phone">+1 555 012 3456</p>' in body
+    assert '<p class="card__phone">+1 555-012-3456</p>' in body  # phonenumbers' US format
     assert '<p class="card__phone"><span class="muted">number hidden</span></p>' in body
     assert "•" not in body
 

@@ -188,6 +188,14 @@ def test_reciprocity_warns_when_the_contact_never_wrote_first(client_in: Client)
     assert "HX-Request" in response["Vary"]
 
 
+def test_reciprocity_is_unknown_when_whatsapp_hides_the_number(client_in: Client) -> None:
+    lead = make_lead(phone="")
+    assert lead.contact_phone is None and lead.contact_jid.endswith("@lid")
+    body = client_in.get(reverse("leads:reciprocity", args=[lead.id])).content.decode()
+    assert "Unknown: WhatsApp hides this number" in body
+    assert "No: they have never written" not in body
+
+
 def test_reciprocity_asks_for_the_session_when_there_are_several(client_in: Client) -> None:
     lead = make_lead()
     second = make_session()

@@ -32,6 +32,7 @@ from leads.exports import (
     stream_json,
 )
 from leads.models import PLAN_LIMITS, PLANS_WITH_BULK, build_search_text
+from leads.phones import search_needle
 from leads.pipeline import STATUSES, Status, is_status
 from leads.services import Actor, unique_ids
 from leads.sources.errors import (
@@ -181,7 +182,7 @@ def _query_params(query: LeadQuery) -> dict[str, Any]:
     return {
         "status": str(query.status) if query.status else None,
         "source_group_id": query.source_group_id,
-        "search": (query.search or "").strip() or None,
+        "search": search_needle(query.search or "") or None,
     }
 
 
@@ -247,7 +248,7 @@ class MoltflowSource:
         The set is complete (every id is read), so filtering it here is the true answer.
         Search matches what the mirror's does: a casefolded substring of name, phone, keyword.
         """
-        needle = (query.search or "").strip().casefold()
+        needle = search_needle(query.search or "")
         rows: list[LeadRecord] = []
         for lead_id in dict.fromkeys(query.ids):
             try:

@@ -6,6 +6,7 @@ from django import template
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from leads.phones import format_phone
 from leads.pipeline import Status, allowed_targets
 
 register = template.Library()
@@ -35,20 +36,8 @@ def highlight(text: str | None, keyword: str | None) -> SafeString:
 
 @register.filter
 def phone_display(phone: str | None) -> str:
-    """`+15550123456` as `+1 555 012 3456`; other numbers in groups of three for reading."""
-    if not phone:
-        return ""
-    digits = phone.lstrip("+")
-    if not digits.isdigit():
-        return phone
-    if len(digits) == 11 and digits.startswith("1"):
-        return f"+1 {digits[1:4]} {digits[4:7]} {digits[7:]}"
-    head, rest = digits[:3], digits[3:]
-    groups = [rest[i : i + 3] for i in range(0, len(rest), 3)]
-    if len(groups) > 1 and len(groups[-1]) == 1:
-        # Never leave a lone trailing digit: borrow one from the group before.
-        groups[-2:] = [groups[-2][:-1], groups[-2][-1] + groups[-1]]
-    return "+" + " ".join([head, *groups])
+    """An E.164 number in its country's international format (`leads.phones.format_phone`)."""
+    return format_phone(phone)
 
 
 @register.filter
