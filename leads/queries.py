@@ -4,9 +4,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
-from leads.models import Lead
+from leads.models import Lead, LeadAssignment
 
 NEWEST_FIRST = ("-lead_detected_at", "-id")
 
@@ -20,10 +20,14 @@ def leads_matching(
     detected_to: datetime | None = None,
     ids: Sequence[uuid.UUID] = (),
     min_score: int | None = None,
+    owner_id: int | None = None,
+    unassigned: bool | None = None,
 ) -> QuerySet[Lead]:
     """Leads filtered as CONTRACT §1 describes (`search`: name, phone or keyword, any case).
 
-    `ids` (the dashboard's own filter, not the API's) keeps only those leads.
+    `ids` (the dashboard's own filter, not the API's) keeps only those leads; `owner_id` and
+    `unassigned` read the owners kept beside the leads (an indexed lookup per row, so a page
+    of newest leads stays a page's work).
     """
     leads = Lead.objects.select_related("source_group")
     if status:
@@ -41,4 +45,9 @@ def leads_matching(
         leads = leads.filter(pk__in=ids)
     if min_score is not None:
         leads = leads.filter(lead_score__gte=min_score)
+    assigned = LeadAssignment.objects.filter(lead_id=OuterRef("pk"))
+    if owner_id is not None:
+        leads = leads.filter(Exists(assigned.filter(owner_id=owner_id)))
+    if unassigned:
+        leads = leads.filter(~Exists(assigned))
     return leads

@@ -4,7 +4,10 @@ The page template lays out the rows (checkboxes, htmx attributes, partials); thi
 what each cell says, so the table and any later list of leads read the same.
 """
 
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import django_tables2 as tables
 from django.urls import reverse
@@ -12,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
+from leads.assignments import Owner
 from leads.sources.records import LeadRecord
 from leads.templatetags.leads_ui import highlight, phone_display, wa_link
 
@@ -42,10 +46,24 @@ class LeadTable(tables.Table):
     detected = tables.Column(verbose_name="Detected", accessor="detected_at")
     # None when the source's list does not carry it (MoltFlow's): a dash, not a made-up 0.
     message_count = tables.Column(verbose_name="Messages", accessor="message_count", default="—")
+    # Kept beside the source's leads (issue 16), so given to the table, not read from the row.
+    owner = tables.Column(verbose_name="Owner", accessor="id", empty_values=())
 
     class Meta:
         orderable = False  # the source sorts; the page builds the header links (see headers())
         template_name = "django_tables2/table.html"
+
+    def __init__(
+        self, data: Any, *, owners: Mapping[uuid.UUID, Owner] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(data, **kwargs)
+        self.owners = owners or {}
+
+    def render_owner(self, record: LeadRecord) -> SafeString:
+        owner = self.owners.get(record.id)
+        if owner is None:
+            return format_html('<span class="muted">{}</span>', "unassigned")
+        return format_html('<span dir="auto">{}</span>', owner.label)
 
     def render_contact(self, record: LeadRecord) -> SafeString:
         url = reverse("leads:detail", args=[record.id])

@@ -17,6 +17,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from leads import assignments
 from leads import client as moltflow_client
 from leads.client import MoltflowClient
 from leads.models import Account, CustomGroup, InboundMessage, Lead, LeadStatusChange, Plan
@@ -225,6 +226,36 @@ def test_an_id_list_longer_than_the_source_looks_up_is_refused(
     too_many = tuple(uuid.uuid4() for _ in range(capabilities.max_ids)) + (world.omar.id,)
     with pytest.raises(Unsupported):
         source.list_leads(LeadQuery(ids=too_many))
+
+
+def test_it_lists_the_leads_a_person_owns_and_where_it_can_the_unassigned_ones(
+    source: LeadSource, world: World, django_user_model
+) -> None:
+    # Owners are kept here beside either source's leads, keyed by the lead's id.
+    rick = django_user_model.objects.create_user("rick")
+    rita = django_user_model.objects.create_user("rita")
+    assignments.lead_take(world.omar.id, rick)
+    assignments.lead_take(world.ivan.id, rick)
+    assignments.lead_take(world.yael.id, rita)
+    assert ids(source.list_leads(LeadQuery(owner_id=rick.pk)).rows) == [
+        world.omar.id,
+        world.ivan.id,
+    ]
+    assert ids(source.list_leads(LeadQuery(owner_id=rick.pk, status=Status.CONVERTED)).rows) == [
+        world.ivan.id
+    ]
+    assert source.count_by_status(LeadQuery(owner_id=rick.pk))[Status.CONTACTED] == 1
+    nobody = django_user_model.objects.create_user("nobody")
+    assert source.list_leads(LeadQuery(owner_id=nobody.pk)).rows == ()
+    assert sum(source.count_by_status(LeadQuery(owner_id=nobody.pk)).values()) == 0
+    if "unassigned" not in source.capabilities().filters:
+        with pytest.raises(Unsupported):
+            source.list_leads(LeadQuery(unassigned=True))
+        return
+    assert ids(source.list_leads(LeadQuery(unassigned=True)).rows) == [
+        world.dana.id,
+        world.lina.id,
+    ]
 
 
 def test_a_listed_lead_carries_its_message_count_unless_the_list_has_none(

@@ -160,6 +160,8 @@ class LocalSource:
             detected_to=query.detected_to,
             ids=query.ids,
             min_score=query.min_score,
+            owner_id=query.owner_id,
+            unassigned=query.unassigned,
         )
 
     def _ordering(self, sort: str) -> tuple[Any, ...]:

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 
+from leads.assignments import owned_lead_ids
 from leads.client import MoltflowClient, transition_from_detail
 from leads.events import announce_status_changed
 from leads.exports import (
@@ -61,7 +62,7 @@ logger = logging.getLogger(__name__)
 UPSTREAM_PAGE_MAX = 100
 UPSTREAM_BULK_MAX = 1000
 SORTS = frozenset({SORT_NEWEST})
-FILTERS = frozenset({"status", "source_group_id", "search", "ids"})
+FILTERS = frozenset({"status", "source_group_id", "search", "ids", "owner_id"})
 # One upstream call per id: kept well under the smallest bulk plan's 40 calls a minute.
 IDS_MAX = 20
 # The plan is not in the API; its per-minute rate limit (CONTRACT §1) names it.
@@ -230,6 +231,18 @@ class MoltflowSource:
         if len(set(query.ids)) > IDS_MAX:
             raise Unsupported(f"MoltFlow can look up at most {IDS_MAX} leads by id at once.")
 
+    def _owned(self, query: LeadQuery) -> LeadQuery | None:
+        """The query with "owned by" turned into ids (owners are kept here, not upstream).
+
+        MoltFlow has no owner filter, so the owner's leads are read one by one like any id
+        list: the `IDS_MAX` most recently assigned. None when the owner has none to show.
+        """
+        if query.owner_id is None:
+            return query
+        owned = owned_lead_ids(query.owner_id, IDS_MAX)
+        ids = [i for i in query.ids if i in set(owned)] if query.ids else owned
+        return replace(query, owner_id=None, ids=tuple(ids)) if ids else None
+
     def _by_ids(self, query: LeadQuery) -> list[LeadRecord]:
         """The listed leads that exist and match the query's other filters, newest first.
 
@@ -313,6 +326,10 @@ class MoltflowSource:
         self._check_query(query)
         if offset < 0 or limit < 1:
             raise Unsupported("Page must have offset >= 0 and at least one row.")
+        owned = self._owned(query)
+        if owned is None:
+            return Page(rows=(), offset=offset, limit=limit, total=0, has_next=False)
+        query = owned
         if query.ids:
             found = self._by_ids(query)
             return Page(
@@ -353,7 +370,9 @@ class MoltflowSource:
 
     def count_by_status(self, query: LeadQuery | None = None) -> dict[Status, int]:
         """One cached `limit=1` call per status, reading its `total` (by ids: counted here)."""
-        query = query or LeadQuery()
+        query = self._owned(query or LeadQuery())
+        if query is None:
+            return dict.fromkeys(STATUSES, 0)
         self._check_query(query)
         if query.ids:
             found = self._by_ids(replace(query, status=None))
@@ -511,8 +530,10 @@ class MoltflowSource:
         if fmt not in EXPORT_FORMATS:
             raise Unsupported(f"Cannot export as {fmt!r}.")
         self._check_query(query)
-        if query.ids:
-            raise Unsupported("MoltFlow's export cannot pick leads by id; export without it.")
+        if query.ids or query.owner_id is not None:
+            raise Unsupported(
+                "MoltFlow's export cannot pick leads by id or owner; export without it."
+            )
         data = self.client.get("/leads/export/json", _query_params(query), cached=False)
         rows = self._parsed(lambda d: [parse_lead(item) for item in d], data, "export")
         if fmt == "csv":

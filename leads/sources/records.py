@@ -30,6 +30,8 @@ FILTER_NAMES: tuple[str, ...] = (
     "detected_to",
     "ids",
     "min_score",
+    "owner_id",
+    "unassigned",
 )
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "json")
 
@@ -47,6 +49,9 @@ class LeadQuery:
     ids: tuple[uuid.UUID, ...] = ()
     # Only leads scoring at least this (intent leads score 1-100, keyword leads 0).
     min_score: int | None = None
+    # Our own data beside the source's (issue 16): leads this person owns, or nobody owns.
+    owner_id: int | None = None
+    unassigned: bool | None = None  # True or None, so `filters_used` reads None as unset
     sort: str = SORT_NEWEST
 
     def filters_used(self) -> frozenset[str]:
