@@ -189,12 +189,6 @@ def owns_leads(user_id: int) -> bool:
     return LeadAssignment.objects.filter(owner_id=user_id).exists()
 
 
-def owned_lead_ids(owner_id: int, limit: int) -> list[uuid.UUID]:
-    """The ids of leads `owner_id` owns, most recently assigned first, at most `limit`."""
-    rows = LeadAssignment.objects.filter(owner_id=owner_id).order_by("-assigned_at")
-    return list(rows.values_list("lead_id", flat=True)[:limit])
-
-
 # --- notes ----------------------------------------------------------------------------------
 
 

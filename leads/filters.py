@@ -17,6 +17,7 @@ from django.core.exceptions import BadRequest
 from django.http import QueryDict
 from django.utils import timezone
 
+from leads.follow_ups import DUE_CHOICES, due_window
 from leads.models import STATUS_CHOICES, Lead
 from leads.pipeline import Status
 from leads.sources.records import SORT_KEYS, SORT_NEWEST, LeadQuery
@@ -73,6 +74,9 @@ class LeadFilter(django_filters.FilterSet):
     owner = django_filters.ChoiceFilter(
         choices=OWNER_CHOICES, empty_label="Everyone's", label="Owner", method="filter_nothing"
     )
+    due = django_filters.ChoiceFilter(
+        choices=DUE_CHOICES, empty_label="Any time", label="Follow-up", method="filter_nothing"
+    )
     ids = UUIDInFilter(field_name="id", widget=forms.HiddenInput, label="Only these leads")
     min_score = django_filters.NumberFilter(
         field_name="lead_score",
@@ -102,7 +106,7 @@ class LeadFilter(django_filters.FilterSet):
             self.filters["owner"].extra["choices"] = OWNER_CHOICES[:1]
 
     def filter_nothing(self, queryset: Any, name: str, value: str) -> Any:
-        """Owners are our own data: `lead_query` turns the choice into the source's filter."""
+        """Owners and follow-ups are our own data: `lead_query` makes them the source's filter."""
         return queryset
 
     def filter_search(self, queryset: Any, name: str, value: str) -> Any:
@@ -123,6 +127,7 @@ class TableState:
     ids: tuple[UUID, ...] = ()
     min_score: int | None = None
     owner: str = ""
+    due: str = ""
     sort: str = DEFAULT_SORT
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
@@ -142,6 +147,7 @@ class TableState:
             or self.ids
             or self.min_score is not None
             or self.owner
+            or self.due
         )
 
 
@@ -194,6 +200,7 @@ def table_state(data: QueryDict, filterset: LeadFilter) -> TableState:
         ids=tuple(cleaned.get("ids") or ())[:MAX_IDS_IN_URL],
         min_score=_whole_score(cleaned.get("min_score")),
         owner=cleaned.get("owner") or "",
+        due=cleaned.get("due") or "",
         sort=sort if sort in SORTS else DEFAULT_SORT,
         # A page number past any real table is a typo or a probe; cap it to keep OFFSET sane.
         page=min(_positive_int(data.get("page"), 1), 100_000),
@@ -214,12 +221,18 @@ def _start_of(day: date | None) -> datetime | None:
 
 
 def lead_query(
-    state: TableState, *, sort: str | None = None, user_id: int | None = None
+    state: TableState,
+    *,
+    sort: str | None = None,
+    user_id: int | None = None,
+    now: datetime | None = None,
 ) -> LeadQuery:
     """The source query for this state. `detected_to` is inclusive, so it ends a day later.
 
     "My leads" are `user_id`'s (the signed-in person); without one it filters nothing.
+    "Due today" and "Overdue" are judged at `now` (default: the current time).
     """
+    due_from, due_before = due_window(state.due, now or timezone.now())
     return LeadQuery(
         status=Status(state.status) if state.status else None,
         source_group_id=UUID(state.group) if state.group else None,
@@ -230,5 +243,7 @@ def lead_query(
         min_score=state.min_score,
         owner_id=user_id if state.owner == OWNER_MINE else None,
         unassigned=True if state.owner == OWNER_NOBODY else None,
+        due_from=due_from,
+        due_before=due_before,
         sort=sort or state.sort,
     )

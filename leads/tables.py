@@ -16,8 +16,9 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
 from leads.assignments import Owner
+from leads.follow_ups import FollowUp
 from leads.sources.records import LeadRecord
-from leads.templatetags.leads_ui import highlight, phone_display, wa_link
+from leads.templatetags.leads_ui import due_time, highlight, phone_display, wa_link
 
 # Column name -> the source sort key that orders by it (ascending form).
 SORT_KEY_BY_COLUMN: dict[str, str] = {
@@ -48,16 +49,29 @@ class LeadTable(tables.Table):
     message_count = tables.Column(verbose_name="Messages", accessor="message_count", default="—")
     # Kept beside the source's leads (issue 16), so given to the table, not read from the row.
     owner = tables.Column(verbose_name="Owner", accessor="id", empty_values=())
+    follow_up = tables.Column(verbose_name="Follow-up", accessor="id", empty_values=())
 
     class Meta:
         orderable = False  # the source sorts; the page builds the header links (see headers())
         template_name = "django_tables2/table.html"
 
     def __init__(
-        self, data: Any, *, owners: Mapping[uuid.UUID, Owner] | None = None, **kwargs: Any
+        self,
+        data: Any,
+        *,
+        owners: Mapping[uuid.UUID, Owner] | None = None,
+        follow_ups: Mapping[uuid.UUID, FollowUp] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
         self.owners = owners or {}
+        self.follow_ups = follow_ups or {}
+
+    def render_follow_up(self, record: LeadRecord) -> SafeString:
+        follow_up = self.follow_ups.get(record.id)
+        if follow_up is None:
+            return format_html('<span class="muted">{}</span>', "—")
+        return due_time(follow_up)
 
     def render_owner(self, record: LeadRecord) -> SafeString:
         owner = self.owners.get(record.id)

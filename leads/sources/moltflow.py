@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 
-from leads.assignments import owned_lead_ids
 from leads.client import MoltflowClient, transition_from_detail
 from leads.events import announce_status_changed
 from leads.exports import (
@@ -32,6 +31,7 @@ from leads.exports import (
     stream_csv,
     stream_json,
 )
+from leads.follow_ups import kept_lead_ids
 from leads.models import PLAN_LIMITS, PLANS_WITH_BULK, build_search_text
 from leads.pipeline import STATUSES, Status, is_status
 from leads.services import Actor, unique_ids
@@ -62,7 +62,9 @@ logger = logging.getLogger(__name__)
 UPSTREAM_PAGE_MAX = 100
 UPSTREAM_BULK_MAX = 1000
 SORTS = frozenset({SORT_NEWEST})
-FILTERS = frozenset({"status", "source_group_id", "search", "ids", "owner_id"})
+FILTERS = frozenset(
+    {"status", "source_group_id", "search", "ids", "owner_id", "due_from", "due_before"}
+)
 # One upstream call per id: kept well under the smallest bulk plan's 40 calls a minute.
 IDS_MAX = 20
 # The plan is not in the API; its per-minute rate limit (CONTRACT §1) names it.
@@ -232,16 +234,24 @@ class MoltflowSource:
             raise Unsupported(f"MoltFlow can look up at most {IDS_MAX} leads by id at once.")
 
     def _owned(self, query: LeadQuery) -> LeadQuery | None:
-        """The query with "owned by" turned into ids (owners are kept here, not upstream).
+        """The query with our own data's filters (owner, follow-up due) turned into ids.
 
-        MoltFlow has no owner filter, so the owner's leads are read one by one like any id
-        list: the `IDS_MAX` most recently assigned. None when the owner has none to show.
+        Owners and follow-ups are kept here, not upstream, so their leads are read one by one
+        like any id list: at most `IDS_MAX` (the soonest due, or the most recently assigned).
+        None when nothing matches.
         """
-        if query.owner_id is None:
+        if query.owner_id is None and query.due_from is None and query.due_before is None:
             return query
-        owned = owned_lead_ids(query.owner_id, IDS_MAX)
-        ids = [i for i in query.ids if i in set(owned)] if query.ids else owned
-        return replace(query, owner_id=None, ids=tuple(ids)) if ids else None
+        kept = kept_lead_ids(
+            owner_id=query.owner_id,
+            due_from=query.due_from,
+            due_before=query.due_before,
+            limit=IDS_MAX,
+        )
+        ids = [i for i in query.ids if i in set(kept)] if query.ids else kept
+        if not ids:
+            return None
+        return replace(query, owner_id=None, due_from=None, due_before=None, ids=tuple(ids))
 
     def _by_ids(self, query: LeadQuery) -> list[LeadRecord]:
         """The listed leads that exist and match the query's other filters, newest first.
@@ -530,9 +540,9 @@ class MoltflowSource:
         if fmt not in EXPORT_FORMATS:
             raise Unsupported(f"Cannot export as {fmt!r}.")
         self._check_query(query)
-        if query.ids or query.owner_id is not None:
+        if query.filters_used() & {"ids", "owner_id", "due_from", "due_before"}:
             raise Unsupported(
-                "MoltFlow's export cannot pick leads by id or owner; export without it."
+                "MoltFlow's export cannot pick leads by id, owner or follow-up; export without it."
             )
         data = self.client.get("/leads/export/json", _query_params(query), cached=False)
         rows = self._parsed(lambda d: [parse_lead(item) for item in d], data, "export")

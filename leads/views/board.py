@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 
 from leads.assignments import Owner, owners_of
 from leads.filters import LeadFilter, TableState, lead_query, table_state
+from leads.follow_ups import FollowUp, follow_ups_of
 from leads.pipeline import STATUSES, Status, can_transition, is_status, refusal_reason
 from leads.roles import VIEWER, role_required
 from leads.sources import get_source
@@ -35,7 +36,7 @@ PAGE = 20
 # A board is for working the newest leads; past this a column points to the table instead.
 MAX_SHOWN = 500
 # The query-string keys the board shares with the table (switching views keeps them).
-FILTER_KEYS = ("q", "group", "detected_from", "detected_to", "owner")
+FILTER_KEYS = ("q", "group", "detected_from", "detected_to", "owner", "due")
 # The board region a move from a card swaps: the endpoint answers it with `columns_after_move`.
 MOVE_TARGET = "board-columns"
 REASON_MAX_LENGTH = 200
@@ -57,6 +58,7 @@ class BoardCard:
     detail_url: str
     move_url: str
     owner: Owner | None = None
+    follow_up: FollowUp | None = None
 
 
 def _lead_url(name: str) -> Callable[[uuid.UUID], str]:
@@ -170,7 +172,11 @@ def _filters_only(params: QueryDict) -> str:
 
 
 def _cards(
-    rows: tuple[LeadRecord, ...], now: datetime, back: str, owners: Mapping[uuid.UUID, Owner]
+    rows: tuple[LeadRecord, ...],
+    now: datetime,
+    back: str,
+    owners: Mapping[uuid.UUID, Owner],
+    follow_ups: Mapping[uuid.UUID, FollowUp],
 ) -> tuple[BoardCard, ...]:
     detail_url, move_url = _lead_url("leads:detail"), _lead_url("leads:change-status")
     # The detail page's "back" link and its no-JavaScript moves return to this board.
@@ -183,6 +189,7 @@ def _cards(
             detail_url=detail_url(row.id) + next_param,
             move_url=move_url(row.id),
             owner=owners.get(row.id),
+            follow_up=follow_ups.get(row.id),
         )
         for row in rows
     )
@@ -202,8 +209,9 @@ def _column_page(source: LeadSource, board: BoardRequest, status: Status, offset
 def _columns(
     board: BoardRequest, pages: dict[Status, Page], counts: dict[Status, int], now: datetime
 ) -> list[BoardColumn]:
-    """The columns drawn from their pages; the cards' owners read in one query for all."""
-    owners = owners_of(row.id for page in pages.values() for row in page.rows)
+    """The columns drawn from their pages; cards' owners and follow-ups: one query each."""
+    ids = [row.id for page in pages.values() for row in page.rows]
+    owners, follow_ups = owners_of(ids), follow_ups_of(ids, now)
     filters = _filters_only(board.params)
     columns = []
     for status, page in pages.items():
@@ -214,7 +222,7 @@ def _columns(
             BoardColumn(
                 status=status,
                 count=counts.get(status, 0),
-                cards=_cards(page.rows, now, _with(board.params), owners),
+                cards=_cards(page.rows, now, _with(board.params), owners, follow_ups),
                 shown=shown,
                 has_more=page.has_next and shown < board.max_shown,
                 more_url=_with(board.params, **{shown_key(status): str(shown + PAGE)}),

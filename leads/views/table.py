@@ -17,6 +17,7 @@ from leads.filters import (
     lead_query,
     table_state,
 )
+from leads.follow_ups import follow_ups_of
 from leads.pipeline import STATUSES, Status, allowed_targets, sources_of
 from leads.roles import REP, VIEWER, can, role_required, user_role
 from leads.sources import get_source
@@ -140,7 +141,8 @@ def _table_context(request: HttpRequest, source: LeadSource) -> dict[str, Any]:
     # script narrow them further to the ticked rows.
     targets = [t for t in STATUSES if any(t in allowed_targets(s) for s in present)]
     refused_bulk = bulk_refusal(request, capabilities)
-    table = LeadTable(rows, owners=owners_of(row.id for row in rows))
+    ids = [row.id for row in rows]
+    table = LeadTable(rows, owners=owners_of(ids), follow_ups=follow_ups_of(ids))
     filter_query = data.copy()
     filter_query.pop("page", None)
     return {

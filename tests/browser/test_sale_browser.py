@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from leads import assignments
-from leads.models import Lead
+from leads.models import Lead, LeadFollowUp
 from leads.roles import REP, set_user_role
 from tests.browser.conftest import open_tab
 from tests.factories import make_group, make_lead
@@ -95,3 +95,39 @@ def test_owners_read_on_the_table_and_the_board_at_every_size(
         page.screenshot(path=str(shots_dir(tmp_path) / f"owners-board-{size}.png"), full_page=True)
         overflow = page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth")
         assert not overflow, f"{size}: the board scrolls sideways"
+
+
+def test_a_rep_sets_a_follow_up_in_the_side_panel_and_the_timeline_says_so(
+    page: Page, rep: User, tmp_path: Path
+) -> None:
+    lead = make_lead(name="Dana Levi")
+    page.goto(f"{TABLE}?owner=")
+    page.locator(f"#lead-{lead.id} a.lead-link").click()
+    panel = page.locator("#lead-panel")
+    expect(panel.locator("#follow-up-at")).to_be_visible()
+    # A minute from now, as the field writes it (the server reads it in UTC, its time zone).
+    soon = page.evaluate(
+        "() => { const d = new Date(Date.now() + 60000); return d.toISOString().slice(0, 16); }"
+    )
+    panel.locator("#follow-up-at").fill(soon)
+    panel.get_by_role("button", name="Set follow-up").click()
+    expect(panel.locator("#lead-follow-up time.due")).to_be_visible()
+    expect(panel.locator("#lead-timeline")).to_contain_text("set a follow-up for")
+    page.screenshot(path=str(shots_dir(tmp_path) / "follow-up-panel-desktop.png"), full_page=True)
+    assert LeadFollowUp.objects.filter(lead_id=lead.id).exists()
+
+
+def test_a_board_card_sets_a_follow_up_without_leaving_the_board(
+    browser: Browser, live_server: object, rep: User, tmp_path: Path
+) -> None:
+    lead = make_lead(name="Dana Levi")
+    base = live_server.url  # type: ignore[attr-defined]
+    for page in open_tab(browser, base, rep, viewport={"width": 390, "height": 844}):
+        page.goto(f"{BOARD}?q=dana")
+        card = page.locator(f"#card-{lead.id}")
+        card.get_by_text("Follow up…").click()
+        card.locator("input[type=datetime-local]").fill("2030-01-02T09:30")
+        page.screenshot(path=str(shots_dir(tmp_path) / "follow-up-card-phone.png"), full_page=True)
+        card.get_by_role("button", name="Set", exact=True).click()
+        expect(page).to_have_url(re.compile(r"/leads/board/\?q=dana$"))
+        expect(page.locator(f"#card-{lead.id} .card__due")).to_contain_text("Wed 02 Jan, 09:30")
