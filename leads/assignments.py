@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from leads.models import LeadAssignment, LeadTimelineEntry, TimelineKind
@@ -184,18 +184,9 @@ def lead_bulk_assign(
     return len(changed)
 
 
-def owned_filter(owner_id: int | None) -> Q:
-    """For the store's leads: owned by `owner_id`, or unassigned when it is None."""
-    assigned = LeadAssignment.objects.filter(lead_id=OuterRef("pk"))
-    if owner_id is None:
-        return ~Exists(assigned)
-    return Exists(assigned.filter(owner_id=owner_id))
-
-
-def owned_lead_ids(owner_id: int, limit: int) -> list[uuid.UUID]:
-    """The ids of leads `owner_id` owns, most recently assigned first, at most `limit`."""
-    rows = LeadAssignment.objects.filter(owner_id=owner_id).order_by("-assigned_at")
-    return list(rows.values_list("lead_id", flat=True)[:limit])
+def owns_leads(user_id: int) -> bool:
+    """Whether the person owns any lead (one indexed lookup)."""
+    return LeadAssignment.objects.filter(owner_id=user_id).exists()
 
 
 # --- notes ----------------------------------------------------------------------------------

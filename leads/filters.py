@@ -17,6 +17,7 @@ from django.core.exceptions import BadRequest
 from django.http import QueryDict
 from django.utils import timezone
 
+from leads.follow_ups import DUE_CHOICES, due_window
 from leads.models import STATUS_CHOICES, Lead
 from leads.phones import search_needle
 from leads.pipeline import Status
@@ -29,6 +30,9 @@ PAGE_SIZES: tuple[int, ...] = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
 # A link of ids in the URL must stay short enough for every proxy and server on the way.
 MAX_IDS_IN_URL = 100
+# Whose leads: "" everyone's, "me" the signed-in person's (a rep's default), "none" nobody's.
+OWNER_MINE, OWNER_NOBODY = "me", "none"
+OWNER_CHOICES = ((OWNER_MINE, "My leads"), (OWNER_NOBODY, "Unassigned"))
 
 
 class UUIDInFilter(django_filters.BaseInFilter, django_filters.UUIDFilter):
@@ -68,6 +72,12 @@ class LeadFilter(django_filters.FilterSet):
         label="Detected to",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
+    owner = django_filters.ChoiceFilter(
+        choices=OWNER_CHOICES, empty_label="Everyone's", label="Owner", method="filter_nothing"
+    )
+    due = django_filters.ChoiceFilter(
+        choices=DUE_CHOICES, empty_label="Any time", label="Follow-up", method="filter_nothing"
+    )
     ids = UUIDInFilter(field_name="id", widget=forms.HiddenInput, label="Only these leads")
     min_score = django_filters.NumberFilter(
         field_name="lead_score",
@@ -87,11 +97,18 @@ class LeadFilter(django_filters.FilterSet):
         data: QueryDict | None = None,
         *,
         group_choices: Iterable[tuple[str, str]] = (),
+        unassigned: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(data, queryset=Lead.objects.none(), **kwargs)
         # The groups come from the source, so the choices are only known per request.
         self.filters["group"].extra["choices"] = list(group_choices)
+        if not unassigned:  # a source that cannot list the leads nobody owns (MoltFlow)
+            self.filters["owner"].extra["choices"] = OWNER_CHOICES[:1]
+
+    def filter_nothing(self, queryset: Any, name: str, value: str) -> Any:
+        """Owners and follow-ups are our own data: `lead_query` makes them the source's filter."""
+        return queryset
 
     def filter_search(self, queryset: Any, name: str, value: str) -> Any:
         """Same matching as the API's `search`: casefolded substring of name, phone, keyword."""
@@ -110,6 +127,8 @@ class TableState:
     detected_to: date | None = None
     ids: tuple[UUID, ...] = ()
     min_score: int | None = None
+    owner: str = ""
+    due: str = ""
     sort: str = DEFAULT_SORT
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
@@ -128,6 +147,8 @@ class TableState:
             or self.detected_to
             or self.ids
             or self.min_score is not None
+            or self.owner
+            or self.due
         )
 
 
@@ -179,6 +200,8 @@ def table_state(data: QueryDict, filterset: LeadFilter) -> TableState:
         detected_to=check_day("Detected to", cleaned.get("detected_to")),
         ids=tuple(cleaned.get("ids") or ())[:MAX_IDS_IN_URL],
         min_score=_whole_score(cleaned.get("min_score")),
+        owner=cleaned.get("owner") or "",
+        due=cleaned.get("due") or "",
         sort=sort if sort in SORTS else DEFAULT_SORT,
         # A page number past any real table is a typo or a probe; cap it to keep OFFSET sane.
         page=min(_positive_int(data.get("page"), 1), 100_000),
@@ -198,8 +221,19 @@ def _start_of(day: date | None) -> datetime | None:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def lead_query(state: TableState, *, sort: str | None = None) -> LeadQuery:
-    """The source query for this state. `detected_to` is inclusive, so it ends a day later."""
+def lead_query(
+    state: TableState,
+    *,
+    sort: str | None = None,
+    user_id: int | None = None,
+    now: datetime | None = None,
+) -> LeadQuery:
+    """The source query for this state. `detected_to` is inclusive, so it ends a day later.
+
+    "My leads" are `user_id`'s (the signed-in person); without one it filters nothing.
+    "Due today" and "Overdue" are judged at `now` (default: the current time).
+    """
+    due_from, due_before = due_window(state.due, now or timezone.now())
     return LeadQuery(
         status=Status(state.status) if state.status else None,
         source_group_id=UUID(state.group) if state.group else None,
@@ -208,5 +242,9 @@ def lead_query(state: TableState, *, sort: str | None = None) -> LeadQuery:
         detected_to=_start_of(state.detected_to + timedelta(days=1) if state.detected_to else None),
         ids=state.ids,
         min_score=state.min_score,
+        owner_id=user_id if state.owner == OWNER_MINE else None,
+        unassigned=True if state.owner == OWNER_NOBODY else None,
+        due_from=due_from,
+        due_before=due_before,
         sort=sort or state.sort,
     )

@@ -534,6 +534,23 @@ class LeadAssignment(models.Model):
         return f"{self.lead_id} → {self.owner_id}"
 
 
+class LeadFollowUp(models.Model):
+    """When someone should get back to a lead. One per lead; no row means none is set."""
+
+    lead_id = models.UUIDField(primary_key=True)
+    due_at = models.DateTimeField()
+    set_at = models.DateTimeField(default=timezone.now)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["due_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} due {self.due_at:%Y-%m-%d %H:%M}"
+
+
 class TimelineKind(models.TextChoices):
     NOTE = "note", "Note"
     ASSIGNED = "assigned", "Owner changed"

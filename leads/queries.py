@@ -4,9 +4,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
-from leads.models import Lead
+from leads.models import Lead, LeadAssignment, LeadFollowUp
 from leads.phones import search_needle
 
 NEWEST_FIRST = ("-lead_detected_at", "-id")
@@ -21,10 +21,16 @@ def leads_matching(
     detected_to: datetime | None = None,
     ids: Sequence[uuid.UUID] = (),
     min_score: int | None = None,
+    owner_id: int | None = None,
+    unassigned: bool | None = None,
+    due_from: datetime | None = None,
+    due_before: datetime | None = None,
 ) -> QuerySet[Lead]:
     """Leads filtered as CONTRACT §1 describes (`search`: name, phone or keyword, any case).
 
-    `ids` (the dashboard's own filter, not the API's) keeps only those leads.
+    `ids` (the dashboard's own filter, not the API's) keeps only those leads; `owner_id` and
+    `unassigned` read the owners kept beside the leads, `due_from` and `due_before` the
+    follow-ups (an indexed lookup per row, so a page of newest leads stays a page's work).
     """
     leads = Lead.objects.select_related("source_group")
     if status:
@@ -42,4 +48,16 @@ def leads_matching(
         leads = leads.filter(pk__in=ids)
     if min_score is not None:
         leads = leads.filter(lead_score__gte=min_score)
+    assigned = LeadAssignment.objects.filter(lead_id=OuterRef("pk"))
+    if owner_id is not None:
+        leads = leads.filter(Exists(assigned.filter(owner_id=owner_id)))
+    if unassigned:
+        leads = leads.filter(~Exists(assigned))
+    if due_from is not None or due_before is not None:
+        due = LeadFollowUp.objects.filter(lead_id=OuterRef("pk"))
+        if due_from is not None:
+            due = due.filter(due_at__gte=due_from)
+        if due_before is not None:
+            due = due.filter(due_at__lt=due_before)
+        leads = leads.filter(Exists(due))
     return leads

@@ -40,9 +40,8 @@ ACTIONS: dict[str, str] = {
     # Sales work (issue 16): reps take leads and write notes; managers assign anyone.
     "take": REP,
     "notes": REP,
+    "follow_up": REP,
     "assign": MANAGER,
-
-
     "second_look": MANAGER,
 }
 ROLE_LABELS = {

@@ -5,7 +5,7 @@ what each cell says, so the table and any later list of leads read the same.
 """
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape as esc
 from typing import Any
@@ -17,8 +17,10 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 
+from leads.assignments import Owner
+from leads.follow_ups import FollowUp
 from leads.sources.records import LeadRecord
-from leads.templatetags.leads_ui import highlight, phone_display, wa_link
+from leads.templatetags.leads_ui import due_time, highlight, phone_display, wa_link
 
 # Column name -> the source sort key that orders by it (ascending form).
 SORT_KEY_BY_COLUMN: dict[str, str] = {
@@ -63,16 +65,27 @@ class LeadTable(tables.Table):
     message_count = tables.Column(
         verbose_name="Messages", accessor="message_count", empty_values=()
     )
+    # Kept beside the source's leads (issue 16), so given to the table, not read from the row.
+    owner = tables.Column(verbose_name="Owner", accessor="id", empty_values=())
+    follow_up = tables.Column(verbose_name="Follow-up", accessor="id", empty_values=())
 
     class Meta:
         orderable = False  # the source sorts; the page builds the header links (see headers())
         template_name = "django_tables2/table.html"
 
     def __init__(
-        self, data: Sequence[LeadRecord], *, selectable: bool = False, **kwargs: Any
+        self,
+        data: Sequence[LeadRecord],
+        *,
+        selectable: bool = False,
+        owners: Mapping[uuid.UUID, Owner] | None = None,
+        follow_ups: Mapping[uuid.UUID, FollowUp] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
         self.selectable = selectable
+        self.owners = owners or {}
+        self.follow_ups = follow_ups or {}
         self._records = data
         self._now = timezone.now()
         self._badges: dict[str, SafeString] = {}
@@ -167,6 +180,16 @@ class LeadTable(tables.Table):
 
     def render_message_count(self, record: LeadRecord) -> SafeString | int:
         return DASH if record.message_count is None else record.message_count
+
+    def render_owner(self, record: LeadRecord) -> SafeString:
+        owner = self.owners.get(record.id)
+        if owner is None:
+            return mark_safe('<span class="muted">unassigned</span>')
+        return mark_safe(f'<span dir="auto">{esc(owner.label)}</span>')  # noqa: S308
+
+    def render_follow_up(self, record: LeadRecord) -> SafeString:
+        follow_up = self.follow_ups.get(record.id)
+        return DASH if follow_up is None else due_time(follow_up)
 
 
 @dataclass(frozen=True)

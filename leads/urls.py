@@ -43,6 +43,7 @@ urlpatterns = [
     path("leads/<uuid:lead_id>/take/", lead_work.lead_take, name="take"),
     path("leads/<uuid:lead_id>/assign/", lead_work.lead_assign, name="assign"),
     path("leads/<uuid:lead_id>/notes/", lead_work.lead_note, name="note"),
+    path("leads/<uuid:lead_id>/follow-up/", lead_work.lead_follow_up, name="follow-up"),
     path("webhooks/waha", webhooks.waha, name="webhook-waha"),
     path("webhooks/moltflow", moltflow_webhook, name="webhook-moltflow"),
     path("settings/groups/", groups.groups_page, name="groups"),

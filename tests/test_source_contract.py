@@ -16,8 +16,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from leads import assignments
 from leads import client as moltflow_client
 from leads.client import MoltflowClient
+from leads.follow_ups import lead_set_follow_up
 from leads.models import Account, CustomGroup, InboundMessage, Lead, LeadStatusChange, Plan
 from leads.pipeline import InvalidTransition as PipelineInvalidTransition
 from leads.pipeline import Status
@@ -222,6 +224,56 @@ def test_an_id_list_longer_than_the_source_looks_up_is_refused(
     too_many = tuple(uuid.uuid4() for _ in range(capabilities.max_ids)) + (world.omar.id,)
     with pytest.raises(Unsupported):
         source.list_leads(LeadQuery(ids=too_many))
+
+
+def test_it_lists_the_leads_a_person_owns_and_where_it_can_the_unassigned_ones(
+    source: LeadSource, world: World, django_user_model
+) -> None:
+    # Owners are kept here beside either source's leads, keyed by the lead's id.
+    rick = django_user_model.objects.create_user("rick")
+    rita = django_user_model.objects.create_user("rita")
+    assignments.lead_take(world.omar.id, rick)
+    assignments.lead_take(world.ivan.id, rick)
+    assignments.lead_take(world.yael.id, rita)
+    assert ids(source.list_leads(LeadQuery(owner_id=rick.pk)).rows) == [
+        world.omar.id,
+        world.ivan.id,
+    ]
+    assert ids(source.list_leads(LeadQuery(owner_id=rick.pk, status=Status.CONVERTED)).rows) == [
+        world.ivan.id
+    ]
+    assert source.count_by_status(LeadQuery(owner_id=rick.pk))[Status.CONTACTED] == 1
+    nobody = django_user_model.objects.create_user("nobody")
+    assert source.list_leads(LeadQuery(owner_id=nobody.pk)).rows == ()
+    assert sum(source.count_by_status(LeadQuery(owner_id=nobody.pk)).values()) == 0
+    if "unassigned" not in source.capabilities().filters:
+        with pytest.raises(Unsupported):
+            source.list_leads(LeadQuery(unassigned=True))
+        return
+    assert ids(source.list_leads(LeadQuery(unassigned=True)).rows) == [
+        world.dana.id,
+        world.lina.id,
+    ]
+
+
+def test_it_lists_the_leads_whose_follow_up_falls_in_a_window(
+    source: LeadSource, world: World, django_user_model
+) -> None:
+    # Follow-ups are kept here beside either source's leads, keyed by the lead's id.
+    rick = django_user_model.objects.create_user("rick")
+    now = timezone.now()
+    lead_set_follow_up(world.omar.id, now - timedelta(hours=1), rick)
+    lead_set_follow_up(world.yael.id, now - timedelta(days=3), rick)
+    lead_set_follow_up(world.dana.id, now + timedelta(hours=1), rick)
+    assignments.lead_take(world.yael.id, rick)
+    overdue = LeadQuery(due_before=now)
+    assert ids(source.list_leads(overdue).rows) == [world.omar.id, world.yael.id]
+    assert source.count_by_status(overdue)[Status.QUALIFIED] == 1
+    window = LeadQuery(due_from=now - timedelta(hours=2), due_before=now + timedelta(hours=2))
+    assert ids(source.list_leads(window).rows) == [world.dana.id, world.omar.id]
+    mine_overdue = LeadQuery(due_before=now, owner_id=rick.pk)
+    assert ids(source.list_leads(mine_overdue).rows) == [world.yael.id]
+    assert source.list_leads(LeadQuery(due_before=now - timedelta(days=30))).rows == ()
 
 
 def test_a_listed_lead_carries_its_message_count_unless_the_list_has_none(

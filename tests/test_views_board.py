@@ -22,8 +22,9 @@ ALL_PAIRS = [(current, target) for current in STATUSES for target in STATUSES]
 
 # SQL statements for a whole board page, whatever the number of leads: session, user and role
 # (3), the live-updates position in the page header (1), the account's plan (1), the groups
-# for the filter (1), the counts per status (1) and one page per column (5).
-BOARD_QUERY_BUDGET = 12
+# for the filter (1), the counts per status (1), one page per column (5) and the cards' owners
+# and follow-ups for every column at once (2).
+BOARD_QUERY_BUDGET = 14
 
 
 def with_role(user: User, role: str) -> User:

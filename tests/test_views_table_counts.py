@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from leads.models import Lead, LeadTotal, MonitoredGroup
+from leads.models import Account, Lead, LeadTotal, MonitoredGroup
 from leads.roles import MANAGER, set_user_role
 from leads.sources.records import COUNT_CAP, TAB_COUNT_CAP
 from tests.factories import make_group, make_lead
@@ -80,7 +80,8 @@ def test_the_searched_sorted_table_costs_the_same_queries_at_5_and_1500_rows(
     manager_client: Client, django_assert_max_num_queries, rows: int
 ) -> None:
     many_leads(make_group(), rows)
-    with django_assert_max_num_queries(13):
+    Account.current()  # a running deployment has its account row; creating it costs 3 more
+    with django_assert_max_num_queries(11):
         response = manager_client.get(
             TABLE, {"status": "new", "q": "price", "sort": "contact_name", "page": 2}
         )

@@ -160,6 +160,10 @@ class LocalSource:
             detected_to=query.detected_to,
             ids=query.ids,
             min_score=query.min_score,
+            owner_id=query.owner_id,
+            unassigned=query.unassigned,
+            due_from=query.due_from,
+            due_before=query.due_before,
         )
 
     def _ordering(self, sort: str) -> tuple[Any, ...]:

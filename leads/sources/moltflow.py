@@ -31,6 +31,7 @@ from leads.exports import (
     stream_csv,
     stream_json,
 )
+from leads.follow_ups import kept_lead_ids
 from leads.models import PLAN_LIMITS, PLANS_WITH_BULK, build_search_text
 from leads.phones import search_needle
 from leads.pipeline import STATUSES, Status, is_status
@@ -71,7 +72,9 @@ logger = logging.getLogger(__name__)
 UPSTREAM_PAGE_MAX = 100
 UPSTREAM_BULK_MAX = 1000
 SORTS = frozenset({SORT_NEWEST})
-FILTERS = frozenset({"status", "source_group_id", "search", "ids"})
+FILTERS = frozenset(
+    {"status", "source_group_id", "search", "ids", "owner_id", "due_from", "due_before"}
+)
 # One upstream call per id: kept well under the smallest bulk plan's 40 calls a minute.
 IDS_MAX = 20
 # Leads read back one by one after a bulk move's answer was lost; the rest stay unconfirmed.
@@ -242,6 +245,26 @@ class MoltflowSource:
         if len(set(query.ids)) > IDS_MAX:
             raise Unsupported(f"MoltFlow can look up at most {IDS_MAX} leads by id at once.")
 
+    def _owned(self, query: LeadQuery) -> LeadQuery | None:
+        """The query with our own data's filters (owner, follow-up due) turned into ids.
+
+        Owners and follow-ups are kept here, not upstream, so their leads are read one by one
+        like any id list: at most `IDS_MAX` (the soonest due, or the most recently assigned).
+        None when nothing matches.
+        """
+        if query.owner_id is None and query.due_from is None and query.due_before is None:
+            return query
+        kept = kept_lead_ids(
+            owner_id=query.owner_id,
+            due_from=query.due_from,
+            due_before=query.due_before,
+            limit=IDS_MAX,
+        )
+        ids = [i for i in query.ids if i in set(kept)] if query.ids else kept
+        if not ids:
+            return None
+        return replace(query, owner_id=None, due_from=None, due_before=None, ids=tuple(ids))
+
     def _by_ids(self, query: LeadQuery) -> list[LeadRecord]:
         """The listed leads that exist and match the query's other filters, newest first.
 
@@ -325,6 +348,10 @@ class MoltflowSource:
         self._check_query(query)
         if offset < 0 or limit < 1:
             raise Unsupported("Page must have offset >= 0 and at least one row.")
+        owned = self._owned(query)
+        if owned is None:
+            return Page(rows=(), offset=offset, limit=limit, total=0, has_next=False)
+        query = owned
         if query.ids:
             found = self._by_ids(query)
             return Page(
@@ -365,7 +392,9 @@ class MoltflowSource:
 
     def count_by_status(self, query: LeadQuery | None = None) -> dict[Status, int]:
         """One cached `limit=1` call per status, reading its `total` (by ids: counted here)."""
-        query = query or LeadQuery()
+        query = self._owned(query or LeadQuery())
+        if query is None:
+            return dict.fromkeys(STATUSES, 0)
         self._check_query(query)
         if query.ids:
             found = self._by_ids(replace(query, status=None))
@@ -616,8 +645,10 @@ class MoltflowSource:
         if fmt not in EXPORT_FORMATS:
             raise Unsupported(f"Cannot export as {fmt!r}.")
         self._check_query(query)
-        if query.ids:
-            raise Unsupported("MoltFlow's export cannot pick leads by id; export without it.")
+        if query.filters_used() & {"ids", "owner_id", "due_from", "due_before"}:
+            raise Unsupported(
+                "MoltFlow's export cannot pick leads by id, owner or follow-up; export without it."
+            )
         data = self.client.get("/leads/export/json", _query_params(query), cached=False)
         rows = self._parsed(lambda d: [parse_lead(item) for item in d], data, "export")
         if fmt == "csv":

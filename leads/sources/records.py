@@ -30,6 +30,10 @@ FILTER_NAMES: tuple[str, ...] = (
     "detected_to",
     "ids",
     "min_score",
+    "owner_id",
+    "unassigned",
+    "due_from",
+    "due_before",
 )
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "json")
 
@@ -47,6 +51,12 @@ class LeadQuery:
     ids: tuple[uuid.UUID, ...] = ()
     # Only leads scoring at least this (intent leads score 1-100, keyword leads 0).
     min_score: int | None = None
+    # Our own data beside the source's (issue 16): leads this person owns, or nobody owns.
+    owner_id: int | None = None
+    unassigned: bool | None = None  # True or None, so `filters_used` reads None as unset
+    # Leads with a follow-up due in [due_from, due_before) (either end may be open).
+    due_from: datetime | None = None
+    due_before: datetime | None = None
     sort: str = SORT_NEWEST
 
     def filters_used(self) -> frozenset[str]:

@@ -1,8 +1,10 @@
 """Template helpers for showing leads: keyword highlight, readable phones, transitions."""
 
 import re
+from typing import Any
 
 from django import template
+from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -53,3 +55,19 @@ def wa_link(phone: str | None) -> str:
 def transitions_from(status: str) -> list[Status]:
     """The statuses a lead in `status` may move to now (from the pipeline table)."""
     return allowed_targets(status)
+
+
+@register.filter
+def due_time(follow_up: Any) -> SafeString:
+    """A follow-up's due time, marked (in words, not only colour) when it is overdue."""
+    local = timezone.localtime(follow_up.due_at)
+    label = local.strftime("%a %d %b, %H:%M")
+    if follow_up.overdue:
+        return format_html(
+            '<time class="due due--overdue" datetime="{}">{} <strong>overdue</strong></time>',
+            follow_up.due_at.isoformat(),
+            label,
+        )
+    return format_html(
+        '<time class="due" datetime="{}">{}</time>', follow_up.due_at.isoformat(), label
+    )

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from leads.assignments import owners_of
 from leads.filters import check_day
 from leads.models import STATUS_CHOICES, ActorKind, LeadStatusChange
 from leads.roles import VIEWER, role_required
@@ -80,5 +81,8 @@ def activity_page(request: HttpRequest) -> HttpResponse:
     """The filtered history, newest first, 50 per page; `activity-results` for htmx."""
     form = ActivityFilter(request.GET)
     page = Paginator(_changes(form), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page}
+    # Who owns each lead now (kept beside the leads): one query for the page.
+    owners = owners_of(change.lead_id for change in page)
+    rows = [(change, owners.get(change.lead_id)) for change in page]
+    context = {"form": form, "page": page, "rows": rows}
     return render_region(request, "leads/activity.html", context, regions=REGIONS)

@@ -8,7 +8,7 @@ after a move from the board that endpoint answers with `columns_after_move`.
 """
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -19,13 +19,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from leads.assignments import Owner, owners_of
 from leads.filters import LeadFilter, TableState, lead_query, table_state
+from leads.follow_ups import FollowUp, follow_ups_of
 from leads.pipeline import STATUSES, Status, can_transition, is_status, refusal_reason
 from leads.roles import VIEWER, role_required
 from leads.sources import get_source
 from leads.sources.base import LeadSource
 from leads.sources.errors import SourceError
-from leads.sources.records import SORT_NEWEST, LeadQuery, LeadRecord
+from leads.sources.records import SORT_NEWEST, LeadQuery, LeadRecord, Page
 from leads.views.rendering import htmx_region, render_region
 from leads.waiting import is_waiting_too_long, short_age
 
@@ -34,7 +36,7 @@ PAGE = 20
 # A board is for working the newest leads; past this a column points to the table instead.
 MAX_SHOWN = 500
 # The query-string keys the board shares with the table (switching views keeps them).
-FILTER_KEYS = ("q", "group", "detected_from", "detected_to")
+FILTER_KEYS = ("q", "group", "detected_from", "detected_to", "owner", "due")
 # The board region a move from a card swaps: the endpoint answers it with `columns_after_move`.
 MOVE_TARGET = "board-columns"
 REASON_MAX_LENGTH = 200
@@ -55,6 +57,8 @@ class BoardCard:
     waiting: bool
     detail_url: str
     move_url: str
+    owner: Owner | None = None
+    follow_up: FollowUp | None = None
 
 
 def _lead_url(name: str) -> Callable[[uuid.UUID], str]:
@@ -110,14 +114,19 @@ def _shown(raw: str | None, max_shown: int) -> int:
     return min(pages * PAGE, max_shown)
 
 
-def read_board_request(data: QueryDict, source: LeadSource) -> BoardRequest:
-    """Parse the query string; invalid filters are dropped (the form says why)."""
+def read_board_request(data: QueryDict, source: LeadSource, user: Any = None) -> BoardRequest:
+    """Parse the query string; invalid filters are dropped (the form says why).
+
+    `user` is who "My leads" means (the person asking).
+    """
     capabilities = source.capabilities()
     group_choices = [(str(group.id), group.name) for group in source.list_groups()]
-    filterset = LeadFilter(data, group_choices=group_choices)
+    unassigned = "unassigned" in capabilities.filters
+    filterset = LeadFilter(data, group_choices=group_choices, unassigned=unassigned)
     state = table_state(data, filterset)
+    user_id = user.pk if user is not None and user.is_authenticated else None
     # Columns are the statuses: the table's status filter, sort and page do not apply.
-    query = replace(lead_query(state, sort=SORT_NEWEST), status=None)
+    query = replace(lead_query(state, sort=SORT_NEWEST, user_id=user_id), status=None)
     max_shown = max(PAGE, min(MAX_SHOWN, capabilities.max_page_size) // PAGE * PAGE)
     shown = {status: _shown(data.get(shown_key(status)), max_shown) for status in STATUSES}
     col_raw = data.get("col", "")
@@ -162,7 +171,13 @@ def _filters_only(params: QueryDict) -> str:
     return query.urlencode()
 
 
-def _cards(rows: tuple[LeadRecord, ...], now: datetime, back: str) -> tuple[BoardCard, ...]:
+def _cards(
+    rows: tuple[LeadRecord, ...],
+    now: datetime,
+    back: str,
+    owners: Mapping[uuid.UUID, Owner],
+    follow_ups: Mapping[uuid.UUID, FollowUp],
+) -> tuple[BoardCard, ...]:
     detail_url, move_url = _lead_url("leads:detail"), _lead_url("leads:change-status")
     # The detail page's "back" link and its no-JavaScript moves return to this board.
     next_param = f"?next={quote(back, safe='')}"
@@ -173,44 +188,51 @@ def _cards(rows: tuple[LeadRecord, ...], now: datetime, back: str) -> tuple[Boar
             waiting=is_waiting_too_long(row.status, row.detected_at, now),
             detail_url=detail_url(row.id) + next_param,
             move_url=move_url(row.id),
+            owner=owners.get(row.id),
+            follow_up=follow_ups.get(row.id),
         )
         for row in rows
     )
 
 
-def _column(
-    source: LeadSource,
-    board: BoardRequest,
-    status: Status,
-    *,
-    count: int,
-    offset: int,
-    now: datetime,
-) -> BoardColumn:
-    shown = board.shown[status]
+def _column_page(source: LeadSource, board: BoardRequest, status: Status, offset: int) -> Page:
     # count_total=False: the counts per status came in one query already; a COUNT per
     # column would make a big column slower to open than a small one.
-    page = source.list_leads(
+    return source.list_leads(
         replace(board.query, status=status),
         offset=offset,
-        limit=shown - offset,
+        limit=board.shown[status] - offset,
         count_total=False,
     )
+
+
+def _columns(
+    board: BoardRequest, pages: dict[Status, Page], counts: dict[Status, int], now: datetime
+) -> list[BoardColumn]:
+    """The columns drawn from their pages; cards' owners and follow-ups: one query each."""
+    ids = [row.id for page in pages.values() for row in page.rows]
+    owners, follow_ups = owners_of(ids), follow_ups_of(ids, now)
     filters = _filters_only(board.params)
-    status_filter = f"status={status}"
-    table_query = f"{filters}&{status_filter}" if filters else status_filter
-    return BoardColumn(
-        status=status,
-        count=count,
-        cards=_cards(page.rows, now, _with(board.params)),
-        shown=shown,
-        has_more=page.has_next and shown < board.max_shown,
-        more_url=_with(board.params, **{shown_key(status): str(shown + PAGE)}),
-        capped=page.has_next and shown >= board.max_shown,
-        table_url=f"{reverse('leads:table')}?{table_query}",
-        current=status == board.col,
-        switch_url=_with(board.params, col=str(status)),
-    )
+    columns = []
+    for status, page in pages.items():
+        shown = board.shown[status]
+        status_filter = f"status={status}"
+        table_query = f"{filters}&{status_filter}" if filters else status_filter
+        columns.append(
+            BoardColumn(
+                status=status,
+                count=counts.get(status, 0),
+                cards=_cards(page.rows, now, _with(board.params), owners, follow_ups),
+                shown=shown,
+                has_more=page.has_next and shown < board.max_shown,
+                more_url=_with(board.params, **{shown_key(status): str(shown + PAGE)}),
+                capped=page.has_next and shown >= board.max_shown,
+                table_url=f"{reverse('leads:table')}?{table_query}",
+                current=status == board.col,
+                switch_url=_with(board.params, col=str(status)),
+            )
+        )
+    return columns
 
 
 def _context(board: BoardRequest) -> dict[str, Any]:
@@ -227,15 +249,12 @@ def _context(board: BoardRequest) -> dict[str, Any]:
     }
 
 
-def _board_context(source: LeadSource, data: QueryDict) -> dict[str, Any]:
+def _board_context(source: LeadSource, data: QueryDict, user: Any) -> dict[str, Any]:
     """Every column: the counts in one call, then one short page per column."""
-    board = read_board_request(data, source)
+    board = read_board_request(data, source, user)
     counts = source.count_by_status(board.query)
-    now = timezone.now()
-    columns = [
-        _column(source, board, status, count=counts.get(status, 0), offset=0, now=now)
-        for status in STATUSES
-    ]
+    pages = {status: _column_page(source, board, status, 0) for status in STATUSES}
+    columns = _columns(board, pages, counts, timezone.now())
     return {**_context(board), "columns": columns, "refusals": _refusals()}
 
 
@@ -249,11 +268,12 @@ def _refusals() -> dict[str, str]:
     }
 
 
-def _more_context(source: LeadSource, data: QueryDict, status: Status) -> dict[str, Any]:
+def _more_context(source: LeadSource, data: QueryDict, status: Status, user: Any) -> dict[str, Any]:
     """Only the next page of one column (appended by htmx), and the board's new state."""
-    board = read_board_request(data, source)
+    board = read_board_request(data, source, user)
     offset = max(0, board.shown[status] - PAGE)
-    column = _column(source, board, status, count=0, offset=offset, now=timezone.now())
+    page = _column_page(source, board, status, offset)
+    [column] = _columns(board, {status: page}, {}, timezone.now())
     return {**_context(board), "column": column, "state_out_of_band": True}
 
 
@@ -276,9 +296,10 @@ def _render(request: HttpRequest, data: QueryDict) -> HttpResponse:
     region = htmx_region(request, REGIONS)
     try:
         if region and region.startswith("more-"):
-            context = _more_context(source, data, Status(region.removeprefix("more-")))
+            status = Status(region.removeprefix("more-"))
+            context = _more_context(source, data, status, request.user)
         else:
-            context = _board_context(source, data)
+            context = _board_context(source, data, request.user)
     except SourceError as error:
         context = _unavailable_context(data, error)
     return render_region(request, "leads/board.html", context, regions=REGIONS)

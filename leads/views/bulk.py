@@ -142,7 +142,7 @@ def leads_bulk(request: HttpRequest) -> HttpResponse:
     source = get_source()
     filter_query = request.POST.get("query", "")
     back = HttpResponseRedirect(_table_url(filter_query))
-    table_request = read_table_request(QueryDict(filter_query), source)
+    table_request = read_table_request(QueryDict(filter_query), source, request.user)
     refused = bulk_refusal(request, table_request.capabilities)
     if refused:
         # Only the plan (or a source outage) can refuse a manager here.

@@ -15,6 +15,7 @@ from django_htmx.http import trigger_client_event
 
 from leads.assignments import assignable_users, owner_of
 from leads.detection import clean_text
+from leads.follow_ups import due_field_value, follow_up_of
 from leads.pipeline import Status, is_status, refusal_reason
 from leads.roles import REP, VIEWER, can, role_required
 from leads.sources import get_source, user_actor
@@ -64,6 +65,7 @@ def render_lead(
     lead: LeadDetail,
     reciprocity: Reciprocity | None = None,
 ) -> HttpResponse:
+    follow_up = follow_up_of(lead.id)
     context = {
         "lead": lead,
         "sessions": _sessions(source),
@@ -72,6 +74,9 @@ def render_lead(
         "next": safe_next(request, request.GET.get("next")),
         # Sales work (issue 16): owner, timeline, who a manager may assign it to.
         "owner": owner_of(lead.id),
+        "follow_up": follow_up,
+        # What the date-and-time field shows: the current due time, in local time.
+        "follow_up_value": due_field_value(follow_up),
         "timeline": lead_timeline(lead),
         "assignable": assignable_users() if can(request.user, "assign") else (),
     }

@@ -41,7 +41,7 @@ def leads_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttp
         raise Http404(f"No export as {fmt!r}.")
     source = get_source()
     try:
-        table_request = read_table_request(request.GET, source)
+        table_request = read_table_request(request.GET, source, request.user)
         refused = export_refusal(request, table_request.capabilities)
         if refused:
             return _refused(request, refused)

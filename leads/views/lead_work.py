@@ -1,4 +1,4 @@
-"""The sales work on one lead: take it, assign it, write a note (POSTs from the lead page).
+"""The sales work on one lead: take it, assign it, write a note, set a follow-up (POSTs).
 
 Each answers an htmx request with the lead panel re-read as a fresh GET would draw it (so it
 shows the truth whether the change went through or not), and a plain form post with a
@@ -16,6 +16,7 @@ from django_htmx.http import trigger_client_event
 from leads import assignments
 from leads.assignments import OwnerChanged, assignable_users
 from leads.detection import clean_text
+from leads.follow_ups import BadDueTime, lead_set_follow_up, parse_due
 from leads.roles import MANAGER, REP, role_required
 from leads.sources import get_source
 from leads.views import detail
@@ -92,3 +93,19 @@ def lead_note(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     except ValueError as empty:
         messages.error(request, str(empty))
     return _answer(request, lead_id)
+
+
+@role_required(REP)
+@require_POST
+def lead_follow_up(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
+    """Set when to get back to the lead (`action=clear` removes it); from the page or a card."""
+    detail.load_lead(get_source(), lead_id)
+    try:
+        due_at = None
+        if request.POST.get("action") != "clear":
+            due_at = parse_due(request.POST.get("due_at", ""))
+        follow_up = lead_set_follow_up(lead_id, due_at, request.user)
+        messages.success(request, "Follow-up set." if follow_up else "Follow-up cleared.")
+    except BadDueTime as bad:
+        messages.error(request, f"Follow-up not set: {bad}")
+    return _answer(request, lead_id, "lead-follow-up-changed")

@@ -7,10 +7,19 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
+from leads.assignments import owners_of, owns_leads
 from leads.exports import EXPORT_MAX_ROWS
-from leads.filters import PAGE_SIZES, LeadFilter, TableState, lead_query, table_state
+from leads.filters import (
+    OWNER_MINE,
+    PAGE_SIZES,
+    LeadFilter,
+    TableState,
+    lead_query,
+    table_state,
+)
+from leads.follow_ups import follow_ups_of
 from leads.pipeline import STATUSES, Status, allowed_targets, sources_of
-from leads.roles import VIEWER, can, role_required
+from leads.roles import REP, VIEWER, can, role_required, user_role
 from leads.sources import get_source
 from leads.sources.base import LeadSource
 from leads.sources.errors import SourceError
@@ -50,17 +59,36 @@ class TableRequest:
     capabilities: Capabilities
 
 
-def read_table_request(data: QueryDict, source: LeadSource) -> TableRequest:
-    """Parse and validate the query string; sorts the source cannot do fall back to default."""
+def read_table_request(data: QueryDict, source: LeadSource, user: Any = None) -> TableRequest:
+    """Parse and validate the query string; sorts the source cannot do fall back to default.
+
+    `user` is who "My leads" means (the person asking).
+    """
     capabilities = source.capabilities()
     group_choices = [(str(group.id), group.name) for group in source.list_groups()]
-    filterset = LeadFilter(data, group_choices=group_choices)
+    unassigned = "unassigned" in capabilities.filters
+    filterset = LeadFilter(data, group_choices=group_choices, unassigned=unassigned)
     state = table_state(data, filterset)
     # Not None: `lead_query` would read None as "the URL's sort", the one refused here.
     sort = state.sort if capabilities.supports_sort(state.sort) else SORT_NEWEST
     if "min_score" not in capabilities.filters:
         state = replace(state, min_score=None)
-    return TableRequest(filterset, state, lead_query(state, sort=sort), capabilities)
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    query = lead_query(state, sort=sort, user_id=user_id)
+    return TableRequest(filterset, state, query, capabilities)
+
+
+def with_default_owner(request: HttpRequest) -> QueryDict:
+    """The query string, with "My leads" when a rep who owns leads has not chosen whose to see.
+
+    A rep's day starts from their own leads; "Everyone's" (`owner=`) is one choice away. A
+    rep who owns none yet starts from everyone's, where the leads to take are.
+    """
+    data = request.GET
+    if "owner" not in data and user_role(request.user) == REP and owns_leads(request.user.pk):
+        data = data.copy()
+        data["owner"] = OWNER_MINE
+    return data
 
 
 def bulk_refusal(request: HttpRequest, capabilities: Capabilities) -> str:
@@ -92,7 +120,8 @@ def matching_total(counts: dict[Status, int], status: Status | None) -> int:
 
 
 def _table_context(request: HttpRequest, source: LeadSource) -> dict[str, Any]:
-    table_request = read_table_request(request.GET, source)
+    data = with_default_owner(request)
+    table_request = read_table_request(data, source, request.user)
     state, query = table_request.state, table_request.query
     capabilities = table_request.capabilities
     # `?ids=` (the leads a bulk action did not move) is one more filter of the source's.
@@ -112,8 +141,14 @@ def _table_context(request: HttpRequest, source: LeadSource) -> dict[str, Any]:
     # script narrow them further to the ticked rows.
     targets = [t for t in STATUSES if any(t in allowed_targets(s) for s in present)]
     refused_bulk = bulk_refusal(request, capabilities)
-    table = LeadTable(rows, selectable=not refused_bulk)
-    filter_query = request.GET.copy()
+    ids = [row.id for row in rows]
+    table = LeadTable(
+        rows,
+        selectable=not refused_bulk,
+        owners=owners_of(ids),
+        follow_ups=follow_ups_of(ids),
+    )
+    filter_query = data.copy()
     filter_query.pop("page", None)
     return {
         "filterset": table_request.filterset,

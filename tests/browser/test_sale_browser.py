@@ -1,0 +1,133 @@
+"""Sales work in a real browser: whose leads the table shows, and the owner on table and board.
+
+Screenshots go to `LEADS_SCREENSHOT_DIR` when it is set (to look at), else a temporary folder.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from leads import assignments
+from leads.models import Lead, LeadFollowUp
+from leads.roles import REP, set_user_role
+from tests.browser.conftest import open_tab
+from tests.factories import make_group, make_lead
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TABLE, BOARD = "/leads/", "/leads/board/"
+SIZES = {"desktop": (1440, 900), "tv": (1920, 1080), "phone": (390, 844)}
+
+
+def rows(page: Page) -> Locator:
+    return page.locator("table.leads tbody tr[id^=lead-]")
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    return Path(os.environ.get("LEADS_SCREENSHOT_DIR") or tmp_path)
+
+
+@pytest.fixture
+def rita(transactional_db: None) -> User:
+    user = User.objects.create_user("rita", password="pw", first_name="Rita")
+    set_user_role(user, REP)
+    return user
+
+
+@pytest.fixture
+def team_leads(rep: User, rita: User) -> dict[str, Lead]:
+    """Dana (the `rep` fixture) owns one lead, Rita one, and one is nobody's."""
+    group = make_group(name="Real Estate IL")
+    made = {
+        "danas": make_lead(group, name="Buyer of Dana"),
+        "ritas": make_lead(group, name="Buyer of Rita"),
+        "nobodys": make_lead(group, name="Buyer of nobody"),
+    }
+    assignments.lead_take(made["danas"].id, rep)
+    assignments.lead_take(made["ritas"].id, rita)
+    return made
+
+
+def test_a_rep_starts_on_their_leads_and_switches_to_the_unassigned_ones(
+    page: Page, team_leads: dict[str, Lead]
+) -> None:
+    page.goto(TABLE)
+    expect(rows(page)).to_have_count(1)
+    expect(page.locator(f"#lead-{team_leads['danas'].id} td.owner")).to_have_text("Dana")
+
+    page.select_option("#id_owner", "none")
+    expect(page).to_have_url(re.compile(r"owner=none"))
+    expect(rows(page)).to_have_count(1)
+    expect(page.locator(f"#lead-{team_leads['nobodys'].id} td.owner")).to_have_text("unassigned")
+
+    page.select_option("#id_owner", "")
+    expect(rows(page)).to_have_count(3)
+    expect(page.locator(f"#lead-{team_leads['ritas'].id} td.owner")).to_have_text("Rita")
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"owner=none"))
+    expect(rows(page)).to_have_count(1)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_owners_read_on_the_table_and_the_board_at_every_size(
+    browser: Browser,
+    live_server: object,
+    rep: User,
+    team_leads: dict[str, Lead],
+    size: str,
+    tmp_path: Path,
+) -> None:
+    width, height = SIZES[size]
+    base = live_server.url  # type: ignore[attr-defined]
+    for page in open_tab(browser, base, rep, viewport={"width": width, "height": height}):
+        page.goto(f"{TABLE}?owner=")
+        expect(rows(page)).to_have_count(3)
+        page.screenshot(path=str(shots_dir(tmp_path) / f"owners-table-{size}.png"), full_page=True)
+        page.goto(BOARD)
+        card = page.locator(f"#card-{team_leads['ritas'].id}")
+        expect(card.locator(".card__owner")).to_have_text("Owner: Rita")
+        expect(page.locator(f"#card-{team_leads['nobodys'].id} .card__owner")).to_have_count(0)
+        page.screenshot(path=str(shots_dir(tmp_path) / f"owners-board-{size}.png"), full_page=True)
+        overflow = page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth")
+        assert not overflow, f"{size}: the board scrolls sideways"
+
+
+def test_a_rep_sets_a_follow_up_in_the_side_panel_and_the_timeline_says_so(
+    page: Page, rep: User, tmp_path: Path
+) -> None:
+    lead = make_lead(name="Dana Levi")
+    page.goto(f"{TABLE}?owner=")
+    page.locator(f"#lead-{lead.id} a.lead-link").click()
+    panel = page.locator("#lead-panel")
+    expect(panel.locator("#follow-up-at")).to_be_visible()
+    # A minute from now, as the field writes it (the server reads it in UTC, its time zone).
+    soon = page.evaluate(
+        "() => { const d = new Date(Date.now() + 60000); return d.toISOString().slice(0, 16); }"
+    )
+    panel.locator("#follow-up-at").fill(soon)
+    panel.get_by_role("button", name="Set follow-up").click()
+    expect(panel.locator("#lead-follow-up time.due")).to_be_visible()
+    expect(panel.locator("#lead-timeline")).to_contain_text("set a follow-up for")
+    page.screenshot(path=str(shots_dir(tmp_path) / "follow-up-panel-desktop.png"), full_page=True)
+    assert LeadFollowUp.objects.filter(lead_id=lead.id).exists()
+
+
+def test_a_board_card_sets_a_follow_up_without_leaving_the_board(
+    browser: Browser, live_server: object, rep: User, tmp_path: Path
+) -> None:
+    lead = make_lead(name="Dana Levi")
+    base = live_server.url  # type: ignore[attr-defined]
+    for page in open_tab(browser, base, rep, viewport={"width": 390, "height": 844}):
+        page.goto(f"{BOARD}?q=dana")
+        card = page.locator(f"#card-{lead.id}")
+        card.get_by_text("Follow up…").click()
+        card.locator("input[type=datetime-local]").fill("2030-01-02T09:30")
+        page.screenshot(path=str(shots_dir(tmp_path) / "follow-up-card-phone.png"), full_page=True)
+        card.get_by_role("button", name="Set", exact=True).click()
+        expect(page).to_have_url(re.compile(r"/leads/board/\?q=dana$"))
+        expect(page.locator(f"#card-{lead.id} .card__due")).to_contain_text("Wed 02 Jan, 09:30")

@@ -1,0 +1,167 @@
+"""Whose leads: "My leads" (a rep's default view), "Unassigned", and the owner on every list.
+
+Personas: two reps (Rick and Rita) and a manager (Mona).
+"""
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from leads import assignments
+from leads.models import Lead
+from leads.roles import MANAGER, REP, set_user_role
+from leads.services import Actor, lead_change_status
+from tests.factories import make_group, make_lead
+
+pytestmark = pytest.mark.django_db
+
+TABLE, BOARD, ACTIVITY = "/leads/", "/leads/board/", "/activity/"
+
+
+def person(username: str, role: str, first_name: str = "") -> User:
+    user = User.objects.create_user(username, password="pw", first_name=first_name)
+    set_user_role(user, role)
+    return user
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def rick() -> User:
+    return person("rick", REP, "Rick")
+
+
+@pytest.fixture
+def rita() -> User:
+    return person("rita", REP, "Rita")
+
+
+@pytest.fixture
+def mona() -> User:
+    return person("mona", MANAGER, "Mona")
+
+
+@pytest.fixture
+def leads(rick: User, rita: User) -> dict[str, Lead]:
+    group = make_group(name="Real Estate IL")
+    made = {
+        "ricks": make_lead(group, name="Ricks Buyer"),
+        "ritas": make_lead(group, name="Ritas Buyer"),
+        "nobodys": make_lead(group, name="Nobodys Buyer"),
+    }
+    assignments.lead_take(made["ricks"].id, rick)
+    assignments.lead_take(made["ritas"].id, rita)
+    return made
+
+
+def test_a_rep_opens_the_table_on_their_own_leads(rick: User, leads: dict[str, Lead]) -> None:
+    page = signed_in(rick).get(TABLE).content.decode()
+    assert "Ricks Buyer" in page
+    assert "Ritas Buyer" not in page and "Nobodys Buyer" not in page
+    assert '<option value="me" selected>My leads</option>' in page
+
+
+def test_a_rep_who_owns_nothing_yet_opens_the_table_on_everyones_leads(mona: User) -> None:
+    newcomer = person("nina", REP, "Nina")
+    make_lead(name="Free Buyer")
+    page = signed_in(newcomer).get(TABLE).content.decode()
+    assert "Free Buyer" in page
+    assert '<option value="" selected>Everyone' in page
+
+
+def test_a_rep_can_choose_everyones_leads(rick: User, leads: dict[str, Lead]) -> None:
+    page = signed_in(rick).get(TABLE, {"owner": ""}).content.decode()
+    assert all(name in page for name in ("Ricks Buyer", "Ritas Buyer", "Nobodys Buyer"))
+
+
+def test_a_manager_opens_the_table_on_everyones_leads(mona: User, leads: dict[str, Lead]) -> None:
+    page = signed_in(mona).get(TABLE).content.decode()
+    assert all(name in page for name in ("Ricks Buyer", "Ritas Buyer", "Nobodys Buyer"))
+
+
+def test_unassigned_lists_only_the_leads_nobody_owns(mona: User, leads: dict[str, Lead]) -> None:
+    page = signed_in(mona).get(TABLE, {"owner": "none"}).content.decode()
+    assert "Nobodys Buyer" in page
+    assert "Ricks Buyer" not in page and "Ritas Buyer" not in page
+
+
+def test_my_leads_for_a_manager_are_the_managers_own(mona: User, leads: dict[str, Lead]) -> None:
+    assignments.lead_bulk_assign([leads["nobodys"].id], mona, mona)
+    page = signed_in(mona).get(TABLE, {"owner": "me"}).content.decode()
+    assert "Nobodys Buyer" in page and "Ricks Buyer" not in page
+
+
+def test_the_table_shows_each_leads_owner_escaped(rick: User, mona: User) -> None:
+    rick.first_name = "<b>Rick</b>"
+    rick.save()
+    lead = make_lead(name="Owned Buyer")
+    assignments.lead_take(lead.id, rick)
+    make_lead(name="Free Buyer")
+    page = signed_in(mona).get(TABLE).content.decode()
+    assert "&lt;b&gt;Rick&lt;/b&gt;" in page and "<b>Rick</b>" not in page
+    assert 'data-label="Owner"><span class="muted">unassigned</span>' in page
+
+
+def test_the_table_filters_by_owner_as_an_htmx_region_too(
+    mona: User, leads: dict[str, Lead]
+) -> None:
+    response = signed_in(mona).get(
+        TABLE, {"owner": "none"}, headers={"HX-Request": "true", "HX-Target": "leads-results"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and "<html" not in page
+    assert "Nobodys Buyer" in page and "Ricks Buyer" not in page
+
+
+def test_a_nonsense_owner_choice_is_dropped_with_a_reason_not_a_500(
+    mona: User, leads: dict[str, Lead]
+) -> None:
+    response = signed_in(mona).get(TABLE, {"owner": "<script>"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Ricks Buyer" in page and "Nobodys Buyer" in page
+    assert "Select a valid choice" in page and "<script>" not in page
+
+
+def test_board_cards_name_their_owner_and_the_board_filters_by_owner(
+    rick: User, leads: dict[str, Lead]
+) -> None:
+    client = signed_in(rick)
+    page = client.get(BOARD).content.decode()
+    assert 'class="card__owner">Owner: <span dir="auto">Rick</span>' in page
+    assert 'Owner: <span dir="auto">Rita</span>' in page
+    mine = client.get(BOARD, {"owner": "me"}).content.decode()
+    assert "Ricks Buyer" in mine and "Ritas Buyer" not in mine
+    unassigned = client.get(BOARD, {"owner": "none"}).content.decode()
+    assert "Nobodys Buyer" in unassigned and "Ricks Buyer" not in unassigned
+
+
+def test_the_board_reads_owners_in_one_query_per_column(
+    rick: User, django_assert_max_num_queries
+) -> None:
+    group = make_group()
+    client = signed_in(rick)
+    few = [make_lead(group) for _ in range(2)]
+    assignments.lead_bulk_assign([lead.id for lead in few], rick, rick)
+    with django_assert_max_num_queries(30) as few_queries:
+        client.get(BOARD)
+    many = [make_lead(group) for _ in range(20)]
+    assignments.lead_bulk_assign([lead.id for lead in many], rick, rick)
+    with django_assert_max_num_queries(len(few_queries.captured_queries)):
+        client.get(BOARD)
+
+
+def test_the_activity_log_names_each_leads_owner(rick: User, leads: dict[str, Lead]) -> None:
+    lead_change_status(
+        leads["ricks"].id, "contacted", Actor(kind="user", label="Rick", user_id=rick.pk)
+    )
+    lead_change_status(
+        leads["nobodys"].id, "lost", Actor(kind="user", label="Rick", user_id=rick.pk)
+    )
+    page = signed_in(rick).get(ACTIVITY).content.decode()
+    assert '<td><span dir="auto">Rick</span></td>' in page
+    assert '<td><span class="muted">unassigned</span></td>' in page
