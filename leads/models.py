@@ -278,7 +278,6 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "API key"
@@ -319,20 +318,24 @@ class ApiKey(models.Model):
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
 
+    @property
+    def last_used_at(self) -> datetime | None:
+        """When the key last made a request (kept with its rate-limit window), or None."""
+        try:
+            return self.usage.last_used_at
+        except ApiKeyUsage.DoesNotExist:
+            return None
+
 
 class ApiKeyUsage(models.Model):
-    """Requests per key per minute window: the rate limit, shared by every process."""
+    """A key's requests in its current one-minute window: the rate limit, shared by every
+    process. One row per key, counted and reset by one upsert per request (`leads.api.auth`),
+    so no old windows pile up and none need deleting."""
 
-    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="usage")
+    api_key = models.OneToOneField(ApiKey, on_delete=models.CASCADE, related_name="usage")
     window_start = models.DateTimeField()
     count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["api_key", "window_start"], name="usage_one_row_per_window"
-            )
-        ]
+    last_used_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"{self.api_key_id} @ {self.window_start:%H:%M}: {self.count}"

@@ -10,7 +10,8 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from leads.models import Account, ApiKey
+from leads.api.auth import key_counting_request
+from leads.models import Account, ApiKey, ApiKeyUsage
 from tests.factories import make_api_key, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -374,3 +375,28 @@ def test_rate_limits_can_be_switched_off_for_a_trusted_deployment(api, settings)
 
     assert [r.status_code for r in responses] == [200] * 15
     assert "X-RateLimit-Limit" not in responses[-1]
+
+
+def test_a_new_minute_starts_the_count_again_in_the_keys_one_usage_row(api_key):
+    key, raw_key = api_key
+    start = datetime(2026, 12, 1, 10, 0, 5, tzinfo=UTC)
+
+    counts = [
+        key_counting_request(raw_key, start + timedelta(seconds=seconds)).window_count
+        for seconds in (0, 30, 54, 60, 61)
+    ]
+
+    assert counts == [1, 2, 3, 1, 2]
+    assert ApiKeyUsage.objects.filter(api_key=key).count() == 1  # no old windows pile up
+    assert ApiKey.objects.get(pk=key.pk).last_used_at == start + timedelta(seconds=61)
+    assert key_counting_request("mf_" + "x" * 40, start) is None
+
+
+def test_the_keys_page_says_when_a_key_was_last_used(api, api_key, client, django_user_model):
+    api.get("/api/v2/leads")
+    admin = django_user_model.objects.create_superuser("boss", password="pw")
+    client.force_login(admin)
+
+    page = client.get("/settings/api-keys/").content.decode()
+
+    assert "0\xa0minutes ago" in page and '<span class="muted">never</span>' not in page

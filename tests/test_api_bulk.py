@@ -7,12 +7,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from leads.models import CustomGroup, CustomGroupMember, Lead, LeadStatusChange
+from leads.totals import reconcile_totals
 from tests.factories import make_group, make_lead
 
 pytestmark = pytest.mark.django_db
 
 BULK_STATUS = "/api/v2/leads/bulk/status"
 BULK_ADD = "/api/v2/leads/bulk/add-to-group"
+TRANSACTION_CONTROL = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT"}
 
 
 def status_of(lead: Lead) -> str:
@@ -109,6 +111,37 @@ def test_it_accepts_a_thousand_ids_in_a_constant_number_of_statements(api):
     # key's auth and rate-limit bookkeeping.
     assert len(queries) < 21
     assert Lead.objects.filter(source_group=group, lead_status="contacted").count() == 1000
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction: savepoints are not counted
+def test_a_thousand_leads_move_in_five_statements_with_the_key_check_and_rate_limit(api):
+    group = make_group()
+    fresh = Lead.objects.bulk_create(
+        Lead(source_group=group, contact_jid=f"1555{index:07d}@c.us") for index in range(990)
+    )
+    won = Lead.objects.bulk_create(
+        Lead(source_group=group, contact_jid=f"1666{index:07d}@c.us", lead_status="converted")
+        for index in range(5)
+    )
+    unknown = [uuid.uuid4() for _ in range(5)]
+    ids = [str(lead_id) for lead_id in [*(lead.id for lead in [*fresh, *won]), *unknown]]
+    api.get("/api/v2/leads?limit=1")  # this minute's rate-limit window is open already
+
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(BULK_STATUS, {"lead_ids": ids, "status": "lost"}, "application/json")
+
+    # The request's own statements; the BEGIN and COMMIT of its one transaction aside.
+    statements = [q["sql"] for q in queries if q["sql"] not in TRANSACTION_CONTROL]
+    assert len(statements) <= 5, "\n".join(sql[:150] for sql in statements)
+    body = response.json()
+    assert (body["updated"], body["failed"]) == (990, 10)
+    assert {error["lead_id"]: error["detail"] for error in body["errors"]} == {
+        **{str(lead.id): "Invalid status transition: converted -> lost" for lead in won},
+        **{str(lead_id): "Lead not found" for lead_id in unknown},
+    }
+    assert response["X-RateLimit-Remaining"] == str(int(response["X-RateLimit-Limit"]) - 2)
+    assert LeadStatusChange.objects.filter(to_status="lost", actor_kind="api_key").count() == 990
+    assert reconcile_totals() == {}
 
 
 @pytest.mark.parametrize("count", [0, 1001])

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection
+from django.db.models import Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -65,20 +65,24 @@ class KeyAuth:
         raw_key = raw_key_from(request)
         if raw_key is None:
             raise ApiError(401, "Missing API key: send it as X-API-Key or Authorization: Bearer.")
-        key = ApiKey.objects.filter(key_hash=hash_api_key(raw_key)).first()
+        now = timezone.now()
+        counting = settings.MIRROR_RATE_LIMITS
+        key = key_counting_request(raw_key, now) if counting else key_for(raw_key)
         if key is None:
             raise ApiError(401, "Invalid API key.")
         if key.is_revoked:
             raise ApiError(401, "This API key has been revoked.")
-        if key.is_expired():
+        if key.is_expired(now):
             raise ApiError(401, "This API key has expired.")
-        account = Account.current()
+        plan = key.account_plan  # type: ignore[attr-defined]
+        account = Account(pk=1, plan=plan) if plan else Account.current()
         request.account = account  # type: ignore[attr-defined]
         rate = None
-        if settings.MIRROR_RATE_LIMITS:
-            # Counted before the scope check: a refused request is still a request of this
-            # key, and its 403 carries the X-RateLimit-* headers like every other answer.
-            rate = count_request(key, PLAN_LIMITS[account.plan]["rate"])
+        if counting:
+            # Counted (in the key's lookup) before the scope check: a refused request is still
+            # a request of this key, and its 403 carries the X-RateLimit-* headers like every
+            # other answer.
+            rate = _rate_limit(PLAN_LIMITS[account.plan]["rate"], key.window_count, now)  # type: ignore[attr-defined]
             request.rate_limit = rate  # type: ignore[attr-defined]
         if not key.has_scope(self.scope):
             raise ApiError(
@@ -86,14 +90,13 @@ class KeyAuth:
                 f"This API key lacks the {self.scope} scope.",
                 {"X-Required-Scopes": self.scope},
             )
-        if rate is not None:
-            if rate.remaining < 0:
-                raise ApiError(
-                    429,
-                    f"Rate limit of {rate.limit} requests per minute exceeded; "
-                    f"retry in {rate.reset} s.",
-                    {"Retry-After": str(rate.reset)},
-                )
+        if rate is not None and rate.remaining < 0:
+            raise ApiError(
+                429,
+                f"Rate limit of {rate.limit} requests per minute exceeded; "
+                f"retry in {rate.reset} s.",
+                {"Retry-After": str(rate.reset)},
+            )
         return key
 
 
@@ -101,30 +104,60 @@ def _window_start(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0)
 
 
-def count_request(key: ApiKey, limit: int) -> RateLimit:
-    """Count one request in the key's current one-minute window (shared by all processes)."""
-    now = timezone.now()
-    window = _window_start(now)
-    with transaction.atomic():
-        bumped = ApiKeyUsage.objects.filter(api_key=key, window_start=window).update(
-            count=F("count") + 1
-        )
-        if not bumped:
-            try:
-                with transaction.atomic():
-                    ApiKeyUsage.objects.create(api_key=key, window_start=window, count=1)
-            except IntegrityError:  # another process opened the window first
-                ApiKeyUsage.objects.filter(api_key=key, window_start=window).update(
-                    count=F("count") + 1
-                )
-            else:
-                ApiKeyUsage.objects.filter(api_key=key, window_start__lt=window).delete()
-                ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-        used = ApiKeyUsage.objects.filter(api_key=key, window_start=window).values_list(
-            "count", flat=True
-        )[0]
-    reset = max(1, int((window + timedelta(minutes=1) - now).total_seconds() + 0.999))
+def _rate_limit(limit: int, used: int, now: datetime) -> RateLimit:
+    reset = max(1, int((_window_start(now) + timedelta(minutes=1) - now).total_seconds() + 0.999))
     return RateLimit(limit=limit, remaining=limit - used, reset=reset)
+
+
+_PLAN = Subquery(Account.objects.filter(pk=1).values("plan")[:1])
+
+
+def key_for(raw_key: str) -> ApiKey | None:
+    """The key whose hash matches `raw_key`, with the account's plan: one statement."""
+    return (
+        ApiKey.objects.annotate(account_plan=_PLAN).filter(key_hash=hash_api_key(raw_key)).first()
+    )
+
+
+def _counting_sql() -> str:
+    """Count a request in its key's window and read the key back, in one statement.
+
+    An upsert on the key's one usage row: a new minute resets the count, the same minute adds
+    one, and `last_used_at` is stamped. Its RETURNING clause reads the key's own columns and
+    the account's plan by primary key, so the key check, the plan and the rate-limit
+    bookkeeping cost one round trip on SQLite and PostgreSQL alike. Table and column names
+    come from the models, quoted; every value is a parameter.
+    """
+    qn = connection.ops.quote_name
+    keys, usage = qn(ApiKey._meta.db_table), qn(ApiKeyUsage._meta.db_table)
+    accounts = qn(Account._meta.db_table)
+    key_columns = ", ".join(
+        f"(SELECT {qn(field.column)} FROM {keys} WHERE {keys}.id = {usage}.api_key_id) "  # noqa: S608
+        f"AS {qn(field.column)}"
+        for field in ApiKey._meta.concrete_fields
+        if not field.primary_key
+    )
+    return (
+        f"INSERT INTO {usage} (api_key_id, window_start, count, last_used_at) "  # noqa: S608
+        f"SELECT id, %s, 1, %s FROM {keys} WHERE key_hash = %s "
+        "ON CONFLICT (api_key_id) DO UPDATE SET "
+        f"count = CASE WHEN {usage}.window_start = EXCLUDED.window_start "
+        f"THEN {usage}.count + 1 ELSE 1 END, "
+        "window_start = EXCLUDED.window_start, last_used_at = EXCLUDED.last_used_at "
+        f"RETURNING api_key_id AS id, count AS window_count, {key_columns}, "
+        f"(SELECT plan FROM {accounts} WHERE id = 1) AS account_plan"
+    )
+
+
+def key_counting_request(raw_key: str, now: datetime) -> ApiKey | None:
+    """The key whose hash matches `raw_key`, this request counted in its minute window.
+
+    Shared by every process (the row is in the database). Every request made with an
+    existing key counts, even one then refused (revoked, expired, lacking the scope).
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [adapt(_window_start(now)), adapt(now), hash_api_key(raw_key)]
+    return next(iter(ApiKey.objects.raw(_counting_sql(), params)), None)
 
 
 def require_bulk_plan(request: HttpRequest, what: str) -> None:

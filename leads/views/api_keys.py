@@ -35,7 +35,7 @@ def _render(
     request: HttpRequest, form: ApiKeyForm | None = None, *, raw_key: str = "", status: int = 200
 ) -> HttpResponse:
     context = {
-        "keys": ApiKey.objects.order_by("-created_at"),
+        "keys": ApiKey.objects.select_related("usage").order_by("-created_at"),
         "form": form or ApiKeyForm(),
         "raw_key": raw_key,
         "now": timezone.now(),

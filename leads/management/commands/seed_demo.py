@@ -5,10 +5,11 @@ demo login's password and issues a fresh demo API key (revoking the previous one
 prints both, since neither can be read back from the database.
 """
 
+import math
 import random
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -16,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from leads.bulk_rows import indexes_rebuilt_after, insert_rows
 from leads.models import (
     ActorKind,
     ApiKey,
@@ -27,8 +29,9 @@ from leads.models import (
     Session,
     build_search_text,
 )
-from leads.pipeline import Status
+from leads.pipeline import STATUSES, Status, allowed_targets
 from leads.roles import REP, VIEWER, set_user_role
+from leads.totals import totals_by_status
 
 DEMO_NAMESPACE = uuid.UUID("6f1c1f4e-3c55-4d1a-9a43-2f0a6e1d2b00")
 DEMO_USERNAME = "demo"
@@ -107,25 +110,112 @@ NAMES = {
 }
 COUNTRY_CODES = {"he": "972", "ar": "972", "en": "1", "ru": "7", "de": "49"}
 
-# Where a demo lead ends up, and the path it took to get there (a chain of allowed steps).
-PATHS: list[tuple[float, list[Status]]] = [
-    (0.40, []),
-    (0.18, [Status.CONTACTED]),
-    (0.12, [Status.CONTACTED, Status.QUALIFIED]),
-    (0.10, [Status.CONTACTED, Status.QUALIFIED, Status.CONVERTED]),
-    (0.05, [Status.QUALIFIED, Status.CONVERTED]),
-    (0.10, [Status.CONTACTED, Status.LOST]),
-    (0.05, [Status.LOST]),
-]
+# How a working team handles its leads. A lead is first contacted within minutes (the mean
+# below), so only the freshest are still `new`; older ones have moved along the pipeline.
+RESPONSE_MINUTES = 12
+# A little of today's inflow (the last two hours), so the board's `new` column has life.
+TODAY_SHARE = 0.05
+TODAY_MINUTES = 120
+# How likely each status is as the next step, among those `TRANSITIONS` allows from where the
+# lead is, and how likely a lead that reached a status moves on from it (terminal ones stop).
+STEP_WEIGHTS: dict[Status, float] = {
+    Status.NEW: 1.0,
+    Status.CONTACTED: 6.0,
+    Status.QUALIFIED: 2.0,
+    Status.CONVERTED: 1.0,
+    Status.LOST: 1.0,
+}
+MOVES_ON: dict[Status, float] = {
+    Status.NEW: 1.0,  # reopened: a working team picks it up again
+    Status.CONTACTED: 0.5,
+    Status.QUALIFIED: 0.6,
+    Status.CONVERTED: 0.0,
+    Status.LOST: 0.08,
+}
+MAX_STEPS = 8
+# Each status's next steps and their weights, read once from the transition table.
+NEXT_STEPS: dict[Status, tuple[list[Status], list[float]]] = {
+    status: (targets, [STEP_WEIGHTS[target] for target in targets])
+    for status in STATUSES
+    for targets in [allowed_targets(status)]
+}
+# Gaps between steps: the first contact soon after detection, later steps over days.
+LATER_STEP_MINUTES = 60 * 24 * 2
+# Leads generated and written at a time (and checked for, so re-runs add nothing).
+CHUNK = 10_000
+
+LEAD_COLUMNS = (
+    "id",
+    "source_group",
+    "contact_jid",
+    "contact_phone",
+    "contact_name",
+    "lead_status",
+    "lead_score",
+    "lead_reasons",
+    "lead_detected_at",
+    "matched_keyword",
+    "message_preview",
+    "monitor_mode",
+    "message_count",
+    "search_text",
+    "created_at",
+    "updated_at",
+)
+HISTORY_COLUMNS = (
+    "lead",
+    "from_status",
+    "to_status",
+    "changed_at",
+    "actor_kind",
+    "actor_label",
+    "reason",
+)
 
 
-def _pick_path(rng: random.Random) -> list[Status]:
-    roll = rng.random()
-    for weight, path in PATHS:
-        roll -= weight
-        if roll <= 0:
-            return path
-    return []
+def pipeline_walk(rng: random.Random) -> list[Status]:
+    """The steps a handled lead took from `new`: a random walk over `TRANSITIONS`.
+
+    At least one step, and never ending back in `new`: a handled lead is not waiting.
+    """
+    path: list[Status] = []
+    current = Status.NEW
+    while True:
+        targets, weights = NEXT_STEPS[current]
+        if not targets:
+            break
+        current = rng.choices(targets, weights=weights)[0]
+        path.append(current)
+        if current != Status.NEW and (len(path) >= MAX_STEPS or rng.random() >= MOVES_ON[current]):
+            break
+    return path
+
+
+def still_new(rng: random.Random, age: timedelta) -> bool:
+    """True for a lead nobody has contacted yet: likely only in its first minutes."""
+    return rng.random() < math.exp(-age.total_seconds() / 60 / RESPONSE_MINUTES)
+
+
+def detection_age(rng: random.Random) -> timedelta:
+    """How long ago a demo lead appeared: ~60 days, denser recently, some in the last hours."""
+    if rng.random() < TODAY_SHARE:
+        return timedelta(minutes=rng.uniform(0, TODAY_MINUTES))
+    return timedelta(minutes=int(rng.expovariate(1 / (60 * 24 * 10))) % (60 * 24 * 60))
+
+
+def history_rows(
+    rng: random.Random, lead_id: uuid.UUID, path: list[Status], detected: datetime, now: datetime
+) -> tuple[list[tuple[Any, ...]], datetime]:
+    """The history rows of `path` (values for `HISTORY_COLUMNS`) and the last step's time."""
+    rows: list[tuple[Any, ...]] = []
+    previous, moment = Status.NEW, detected
+    for step in path:
+        mean = RESPONSE_MINUTES if not rows else LATER_STEP_MINUTES
+        # Never in the future: a lead found a minute ago was moved just now at most.
+        moment = min(moment + timedelta(minutes=rng.expovariate(1 / mean)), now)
+        rows.append((lead_id, previous, step, moment, ActorKind.SYSTEM, "demo data", ""))
+        previous = step
+    return rows, moment
 
 
 class Command(BaseCommand):
@@ -156,7 +246,7 @@ class Command(BaseCommand):
         created = self._leads(monitored, leads)
         self._inbound(session)
         CustomGroup.objects.get_or_create(name="Hot buyers")
-        total = Lead.objects.count()
+        total = sum(totals_by_status().values())
         self.stdout.write(f"Demo data: {created} leads added, {total} in the store.")
         if not no_credentials:
             self._credentials()
@@ -181,21 +271,26 @@ class Command(BaseCommand):
         rng = random.Random(20261125)  # noqa: S311 - demo data, determinism wanted
         now = timezone.now()
         created = 0
-        batch: list[tuple[Lead, list[Status]]] = []
-        for index in range(count):
-            group = groups[index % len(groups)]
-            lead, path = self._demo_lead(rng, index, group, now)
-            batch.append((lead, path))
-            if len(batch) >= 2000:
-                created += self._save(batch)
-                batch = []
-        if batch:
-            created += self._save(batch)
+        present = sum(totals_by_status().values())
+        # One transaction: the demo is loaded whole or not at all.
+        with (
+            transaction.atomic(),
+            indexes_rebuilt_after(
+                [Lead, LeadStatusChange], adding=count - present, present=present
+            ),
+        ):
+            for start in range(0, count, CHUNK):
+                chunk = [
+                    self._demo_lead(rng, index, groups[index % len(groups)], now)
+                    for index in range(start, min(count, start + CHUNK))
+                ]
+                created += self._save(chunk, check_existing=present > 0)
         return created
 
     def _demo_lead(
-        self, rng: random.Random, index: int, group: MonitoredGroup, now: Any
-    ) -> tuple[Lead, list[Status]]:
+        self, rng: random.Random, index: int, group: MonitoredGroup, now: datetime
+    ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+        """One lead's row (values for `LEAD_COLUMNS`) and its history rows."""
         spec = group.demo_spec  # type: ignore[attr-defined]
         locale = spec["locale"]
         keyword, message = rng.choice(spec["samples"])
@@ -203,55 +298,51 @@ class Command(BaseCommand):
         hidden = rng.random() < 0.03
         digits = f"{COUNTRY_CODES[locale]}5{index:08d}"
         phone = None if hidden else "+" + digits
-        # Spread over ~60 days, denser recently, so "today" and "this week" have life.
-        age = timedelta(minutes=int(rng.expovariate(1 / (60 * 24 * 10))) % (60 * 24 * 60))
+        age = detection_age(rng)
         detected = now - age
-        lead = Lead(
-            id=uuid.uuid5(DEMO_NAMESPACE, f"lead-{index}"),
-            source_group=group,
-            contact_jid=f"{digits}@lid" if hidden else f"{digits}@c.us",
-            contact_phone=phone,
-            contact_name=name,
-            matched_keyword=keyword,
-            message_preview=message[:500],
-            monitor_mode=group.monitor_mode,
-            message_count=1 + int(rng.expovariate(1.5)),
-            lead_detected_at=detected,
-            created_at=detected,
-            updated_at=detected,
-            search_text=build_search_text(name, phone, keyword),
+        lead_id = uuid.uuid5(DEMO_NAMESPACE, f"lead-{index}")
+        path = [] if still_new(rng, age) else pipeline_walk(rng)
+        history, updated = history_rows(rng, lead_id, path, detected, now)
+        row = (
+            lead_id,
+            group.id,
+            f"{digits}@lid" if hidden else f"{digits}@c.us",
+            phone,
+            name,
+            path[-1] if path else Status.NEW,
+            0,
+            [],
+            detected,
+            keyword,
+            message[:500],
+            group.monitor_mode,
+            1 + int(rng.expovariate(1.5)),
+            build_search_text(name, phone, keyword),
+            detected,
+            updated,
         )
-        return lead, _pick_path(rng)
+        return row, history
 
-    @transaction.atomic
-    def _save(self, batch: list[tuple[Lead, list[Status]]]) -> int:
-        existing = set(
-            Lead.objects.filter(pk__in=[lead.id for lead, _ in batch]).values_list("id", flat=True)
+    def _save(
+        self,
+        chunk: list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]],
+        *,
+        check_existing: bool,
+    ) -> int:
+        """Write the chunk's leads that are not in the store yet, with their history.
+
+        Demo rows are born with their final status and matching history; live status
+        changes go through leads.services.
+        """
+        existing: set[uuid.UUID] = set()
+        if check_existing:
+            ids = [row[0] for row, _ in chunk]
+            existing = set(Lead.objects.filter(pk__in=ids).values_list("id", flat=True))
+        new = [(row, history) for row, history in chunk if row[0] not in existing]
+        insert_rows(Lead, LEAD_COLUMNS, (row for row, _ in new))
+        insert_rows(
+            LeadStatusChange, HISTORY_COLUMNS, (step for _, history in new for step in history)
         )
-        new = [(lead, path) for lead, path in batch if lead.id not in existing]
-        history: list[LeadStatusChange] = []
-        for lead, path in new:
-            previous, moment = Status.NEW, lead.lead_detected_at
-            for step in path:
-                # Never in the future: a lead found a minute ago was moved just now at most.
-                moment = min(moment + timedelta(minutes=17), timezone.now())
-                history.append(
-                    LeadStatusChange(
-                        lead_id=lead.id,
-                        from_status=previous,
-                        to_status=step,
-                        changed_at=moment,
-                        actor_kind=ActorKind.SYSTEM,
-                        actor_label="demo data",
-                    )
-                )
-                previous = step
-            # Demo rows are born with their final status and matching history; live status
-            # changes go through leads.services.
-            lead.lead_status = previous
-            lead.updated_at = moment
-        Lead.objects.bulk_create([lead for lead, _ in new], batch_size=1000)
-        LeadStatusChange.objects.bulk_create(history, batch_size=2000)
         return len(new)
 
     def _inbound(self, session: Session) -> None:
