@@ -5,8 +5,10 @@ request (`SESSION_COOKIE_AGE`). Django's `SESSION_SAVE_EVERY_REQUEST` cannot be 
 that: an open screen polls `/live/events` every two seconds and re-reads its regions on
 every change, so a forgotten tab would keep its session alive for ever. Instead this
 middleware renews the session on a person's own requests only — not on live polls, live
-region refreshes (`X-Live-Refresh`, set by static/js/live.js) or the wall — and at most once a
-minute, so a busy screen does not write its session row on every click.
+region refreshes (`X-Live-Refresh`, set by static/js/live.js) or the wall — at most once a
+step (a tenth of the idle time, at most a minute), so a busy screen does not write its
+session row on every click; each renewal adds that step to the session's life, so a click
+that did not renew still has the whole idle time after it (`renew`).
 
 **Live token.** A full page records where the event log stood *before* its view read any
 data (`request.live_token`, rendered into base.html). A change committed while the page was
@@ -17,8 +19,10 @@ after the data could silently miss it.
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.signals import user_logged_in
+from django.contrib.sessions.backends.base import SessionBase
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
 
@@ -26,7 +30,6 @@ from leads.events import current_token
 
 # Session key holding the time (epoch seconds) the session was last renewed.
 LAST_ACTIVE_KEY = "_leads_last_active"
-RENEW_AFTER_SECONDS = 60
 # Requests that are not a person acting: they never extend a session.
 PASSIVE_PREFIXES = ("/live/", "/wall/", "/static/", "/healthz")
 LIVE_REFRESH_HEADER = "X-Live-Refresh"
@@ -37,8 +40,25 @@ def is_passive(request: HttpRequest) -> bool:
     return request.path.startswith(PASSIVE_PREFIXES) or LIVE_REFRESH_HEADER in request.headers
 
 
+def renewal_step() -> int:
+    """Seconds between renewals: a tenth of the idle time, at most a minute, at least 1 s."""
+    return max(1, min(60, settings.SESSION_COOKIE_AGE // 10))
+
+
+def renew(session: SessionBase, now: int) -> None:
+    """Let the session live the idle time plus one step from now.
+
+    A request within a step of the last renewal does not renew, so the session must outlast
+    the idle time by that step: then a person's last click always has the full idle time
+    after it, and an idle session ends at most one step later than the setting says.
+    Changing the session makes SessionMiddleware save it (cookie and stored expiry alike).
+    """
+    session[LAST_ACTIVE_KEY] = now
+    session.set_expiry(settings.SESSION_COOKIE_AGE + renewal_step())
+
+
 class IdleSessionMiddleware:
-    """Renew a signed-in session on the person's own requests (at most once a minute)."""
+    """Renew a signed-in session on the person's own requests (at most once a step)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -52,10 +72,8 @@ class IdleSessionMiddleware:
             return response  # nobody is signed in: no session to keep alive
         now = int(time.time())
         last = session.get(LAST_ACTIVE_KEY, 0)
-        if not isinstance(last, int) or now - last >= RENEW_AFTER_SECONDS:
-            # Changing the session makes SessionMiddleware save it, which pushes both the
-            # cookie's and the stored session's expiry SESSION_COOKIE_AGE into the future.
-            session[LAST_ACTIVE_KEY] = now
+        if not isinstance(last, int) or now - last >= renewal_step():
+            renew(session, now)
         return response
 
 
@@ -78,6 +96,6 @@ class LiveTokenMiddleware:
 
 @receiver(user_logged_in)
 def _mark_fresh_login(sender: object, request: HttpRequest | None, **kwargs: object) -> None:
-    # Signing in just saved the session with a full idle period: no renewal needed yet.
+    # Signing in starts a full idle period (plus one step, as every renewal does).
     if request is not None and hasattr(request, "session"):
-        request.session[LAST_ACTIVE_KEY] = int(time.time())
+        renew(request.session, int(time.time()))
