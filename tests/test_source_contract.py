@@ -138,6 +138,16 @@ def test_it_pages_through_every_lead_once(source: LeadSource, world: World) -> N
     assert ids(first.rows) + ids(second.rows) + ids(last.rows) == world.newest_first
 
 
+def test_it_lists_the_ids_of_every_matching_lead_up_to_a_limit(
+    source: LeadSource, world: World
+) -> None:
+    in_group_a = LeadQuery(source_group_id=world.dana.source_group_id)
+
+    assert source.matching_ids(LeadQuery(), 10) == world.newest_first
+    assert source.matching_ids(in_group_a, 10) == [world.dana.id, world.omar.id, world.lina.id]
+    assert source.matching_ids(LeadQuery(), 3) == world.newest_first[:3]
+
+
 def test_pages_without_a_total_still_say_whether_more_follow(
     source: LeadSource, world: World
 ) -> None:

@@ -396,6 +396,40 @@ def test_bulk_over_500_asks_for_confirmation_first(staff_client: Client) -> None
     assert Lead.objects.filter(lead_status="lost").count() == 501
 
 
+def test_twelve_hundred_ticked_leads_go_in_one_field_and_confirm_without_hidden_rows(
+    staff_client: Client,
+) -> None:
+    group = make_group()
+    leads = Lead.objects.bulk_create(
+        [Lead(source_group=group, contact_jid=f"{n}@c.us") for n in range(1200)]
+    )
+    ids = ",".join(str(lead.id) for lead in leads)
+    data = {"action": "status", "status": "contacted", "ids": ids, "query": "status=new"}
+
+    asked = staff_client.post(reverse("leads:bulk"), data)
+    page = asked.content.decode()
+    confirmed = staff_client.post(reverse("leads:bulk"), {**data, "confirmed": "1"})
+
+    assert asked.status_code == 200 and "Change 1200 leads?" in page
+    assert page.count('type="hidden"') < 10  # the ids ride in one field, not 1,200
+    assert confirmed.status_code == 302
+    assert Lead.objects.filter(lead_status="contacted").count() == 1200
+
+
+def test_select_all_matching_confirms_with_the_filter_not_the_ids(staff_client: Client) -> None:
+    group = make_group()
+    Lead.objects.bulk_create(
+        [Lead(source_group=group, contact_jid=f"{n}@c.us", search_text="x") for n in range(600)]
+    )
+    data = {"action": "status", "status": "lost", "select_across": "1", "query": "q=x"}
+
+    page = staff_client.post(reverse("leads:bulk"), data).content.decode()
+
+    assert "Change 600 leads?" in page
+    assert 'name="ids"' not in page and 'name="query" value="q=x"' in page
+    assert 'name="select_across" value="1"' in page
+
+
 def test_bulk_add_to_a_new_custom_group(staff_client: Client) -> None:
     leads = [make_lead(), make_lead(), make_lead(phone="")]
     response = staff_client.post(

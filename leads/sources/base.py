@@ -64,6 +64,13 @@ class LeadSource(Protocol):
         """
         ...
 
+    def matching_ids(self, query: LeadQuery, limit: int) -> list[uuid.UUID]:
+        """The ids of the leads matching `query`, at most `limit`, in the query's order.
+
+        For acting on every matching lead ("select all matching"): no records are built.
+        """
+        ...
+
     def count_by_status(self, query: LeadQuery | None = None) -> dict[Status, int]:
         """How many leads per status match `query` (its own `status` is ignored)."""
         ...

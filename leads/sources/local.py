@@ -172,6 +172,11 @@ class LocalSource:
         except KeyError:
             raise Unsupported(f"Cannot sort leads by {sort!r}.") from None
 
+    def matching_ids(self, query: LeadQuery, limit: int) -> list[uuid.UUID]:
+        """One query for the ids alone (over the same indexes as a page)."""
+        ordered = self._matching(query).order_by(*self._ordering(query.sort))
+        return list(ordered.values_list("id", flat=True)[:limit])
+
     def list_leads(
         self, query: LeadQuery, *, offset: int = 0, limit: int = 50, count_total: bool = True
     ) -> Page:

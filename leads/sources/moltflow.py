@@ -338,6 +338,18 @@ class MoltflowSource:
 
         return self._parsed(parse, data, "list of leads")
 
+    def matching_ids(self, query: LeadQuery, limit: int) -> list[uuid.UUID]:
+        """Page through the matching leads (the largest pages the client allows)."""
+        page_size = min(self.capabilities().max_page_size, 500)
+        found: list[uuid.UUID] = []
+        while len(found) < limit:
+            # No count per page: `has_next` says when to stop.
+            page = self.list_leads(query, offset=len(found), limit=page_size, count_total=False)
+            found.extend(row.id for row in page.rows)
+            if not page.has_next or not page.rows:
+                break
+        return found[:limit]
+
     def list_leads(
         self, query: LeadQuery, *, offset: int = 0, limit: int = 50, count_total: bool = True
     ) -> Page:

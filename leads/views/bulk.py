@@ -2,7 +2,6 @@
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -20,7 +19,7 @@ from leads.roles import MANAGER, role_required
 from leads.sources import get_source, user_actor
 from leads.sources.base import LeadSource
 from leads.sources.errors import NotFound, SourceError
-from leads.sources.records import BulkFailure, BulkOutcome, LeadQuery
+from leads.sources.records import BulkFailure, BulkOutcome
 from leads.views.table import bulk_refusal, read_table_request
 
 # Over this many leads, the action is confirmed on its own page first.
@@ -29,28 +28,21 @@ CONFIRM_OVER = 500
 SELECT_ACROSS_MAX = 10_000
 
 
-def _ticked_ids(values: Sequence[str]) -> list[uuid.UUID]:
+def ticked_ids(post: QueryDict) -> list[uuid.UUID]:
+    """The ticked leads, in the order ticked, each once.
+
+    The page's script sends them in one field, `ids` (comma-separated), and so does the
+    confirm page: a thousand checkboxes would be a thousand form fields, past what Django
+    accepts (`DATA_UPLOAD_MAX_NUMBER_FIELDS`). Without JavaScript each ticked box arrives as
+    its own `lead` field, which works for any page the table shows (at most 100 rows).
+    """
     ids: list[uuid.UUID] = []
-    for value in values:
+    for value in [*post.get("ids", "").replace(",", " ").split(), *post.getlist("lead")]:
         try:
             ids.append(uuid.UUID(value))
         except ValueError:
-            continue  # a tampered checkbox value is ignored, not an error page
+            continue  # a tampered value is ignored, not an error page
     return list(dict.fromkeys(ids))
-
-
-def _matching_ids(source: LeadSource, query: LeadQuery, limit: int) -> list[uuid.UUID]:
-    """Ids of every lead matching `query`, read page by page (the source's largest page)."""
-    page_size = min(source.capabilities().max_page_size, 500)
-    ids: list[uuid.UUID] = []
-    offset = 0
-    while len(ids) < limit:
-        page = source.list_leads(query, offset=offset, limit=page_size)
-        ids.extend(row.id for row in page.rows)
-        if not page.has_next or not page.rows:
-            break
-        offset += len(page.rows)
-    return ids[:limit]
 
 
 def _table_url(filter_query: str, **extra: str) -> str:
@@ -118,15 +110,19 @@ def _report_status_change(
     )
 
 
-def _confirm(request: HttpRequest, count: int) -> HttpResponse:
-    fields: list[tuple[str, str]] = [
-        (name, value)
-        for name, values in request.POST.lists()
-        if name != "csrfmiddlewaretoken"
-        for value in values
-    ]
+# What the confirm page carries over besides the leads (which go as one `ids` field).
+CONFIRMED_FIELDS = ("action", "status", "custom_group", "new_group_name", "query", "select_across")
+
+
+def _confirm(request: HttpRequest, ids: list[uuid.UUID], across: bool) -> HttpResponse:
+    """Ask first, on a page that posts the same request back: the filter when the action is
+    over all matching leads (they are found again on confirmation), else the ids, in one
+    field however many there are."""
+    fields = [(name, request.POST[name]) for name in CONFIRMED_FIELDS if name in request.POST]
+    if not across:
+        fields.append(("ids", ",".join(str(lead_id) for lead_id in ids)))
     context: dict[str, Any] = {
-        "count": count,
+        "count": len(ids),
         "fields": fields,
         "action": request.POST.get("action"),
         "target": request.POST.get("status"),
@@ -153,22 +149,23 @@ def leads_bulk(request: HttpRequest) -> HttpResponse:
     if action not in {"status", "add_to_group"}:
         messages.error(request, "Choose an action: change status or add to a custom group.")
         return back
+    across = request.POST.get("select_across") == "1"
     try:
-        if request.POST.get("select_across") == "1":
-            ids = _matching_ids(source, table_request.query, SELECT_ACROSS_MAX + 1)
-            if len(ids) > SELECT_ACROSS_MAX:
-                messages.error(
-                    request,
-                    f"More than {SELECT_ACROSS_MAX:,} leads match; narrow the filter first.",
-                )
-                return back
+        if across:
+            ids = source.matching_ids(table_request.query, SELECT_ACROSS_MAX + 1)
         else:
-            ids = _ticked_ids(request.POST.getlist("lead"))
+            ids = ticked_ids(request.POST)
+        if len(ids) > SELECT_ACROSS_MAX:
+            what = "leads match" if across else "leads are selected"
+            messages.error(
+                request, f"More than {SELECT_ACROSS_MAX:,} {what}; narrow the filter first."
+            )
+            return back
         if not ids:
             messages.warning(request, "No leads selected: tick some rows first.")
             return back
         if len(ids) > CONFIRM_OVER and request.POST.get("confirmed") != "1":
-            return _confirm(request, len(ids))
+            return _confirm(request, ids, across)
         if action == "status":
             target = request.POST.get("status", "")
             if not is_status(target):

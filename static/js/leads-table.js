@@ -2,6 +2,7 @@
 // - "/" focuses the search box (unless typing in a field already)
 // - "select all on this page" checkbox
 // - the bulk status menu offers only statuses valid for at least one ticked lead
+// - the bulk form sends the ticked rows in one field
 // - the side panel's close button
 // - the nav's Board link follows the filters after htmx pushes a new URL
 (function () {
@@ -86,7 +87,29 @@
       narrowStatusMenu(form);
     });
     narrowStatusMenu(form);
+    form.addEventListener("submit", function () { packTicked(form); });
   }
+
+  // The ticked rows go as one field, `ids`, not one field per row: a form with more fields
+  // than the server accepts is refused whole. The boxes are disabled so they are not sent
+  // twice; "pageshow" enables them again when the browser's back button returns here.
+  function packTicked(form) {
+    var field = form.querySelector("input[type=hidden][name=ids]");
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "ids";
+      form.appendChild(field);
+    }
+    var ticked = rowBoxes(form).filter(function (box) { return box.checked && !box.disabled; });
+    field.value = ticked.map(function (box) { return box.value; }).join(",");
+    ticked.forEach(function (box) { box.disabled = true; });
+  }
+  window.addEventListener("pageshow", function () {
+    var form = document.getElementById("bulk-form");
+    if (!form) return;
+    rowBoxes(form).forEach(function (box) { box.disabled = false; });
+  });
 
   document.addEventListener("click", function (event) {
     var close = event.target.closest && event.target.closest("[data-close-panel]");

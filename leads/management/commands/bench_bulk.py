@@ -1,4 +1,4 @@
-"""Time the mirror API's bulk status change of 1,000 leads, as a client makes it.
+"""Time the bulk status changes: the API's for 1,000 leads, the dashboard's over 10,000.
 
     DATABASE_URL=postgres://… python manage.py bench_bulk --leads 1000000
 
@@ -7,25 +7,33 @@ Makes sure the store holds at least N leads (through `seed_demo`), then moves th
 key, its rate-limit bookkeeping on, the middleware and the serialiser. Prints the median and
 the 95th percentile beside the same request for one lead, the SQL statements of one request
 and the machine's load. An even number of moves leaves every lead in the status it had; the
-history rows the runs wrote are deleted with the key.
+history rows the runs wrote are deleted with the key. Then the dashboard's bulk form, as a
+signed-in manager, moves all 10,000 leads matching a filter (a group made for it, deleted
+after), confirmed, there and back.
 """
 
 import os
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings
+from django.urls import reverse
 
 from leads.bench import BenchRow, StatementCounter, check_ok, print_table, row
 from leads.management.commands.bench_api import ensure_leads
-from leads.models import ApiKey, Lead, LeadStatusChange
+from leads.models import ApiKey, Lead, LeadStatusChange, MonitoredGroup, Session
 from leads.pipeline import Status, can_transition
+from leads.roles import MANAGER, set_user_role
+from leads.totals import totals_by_status
 
 BULK_SIZE = 1000
+SELECT_ALL_SIZE = 10_000
 # Four requests a run (two sizes, there and back) within Business's 60 requests a minute.
 MAX_RUNS = 14
 # A lead moves there and back, so the store ends as it began (both steps are in the table).
@@ -53,7 +61,7 @@ class Command(BaseCommand):
         ]
         if len(ids) < BULK_SIZE:
             raise CommandError(f"The store has {len(ids)} {BACK} leads; {BULK_SIZE} are needed.")
-        print_table(measure(ids, runs), self.stdout.write)
+        print_table(measure(ids, runs) + measure_select_all(runs), self.stdout.write)
         one, five, fifteen = os.getloadavg()
         self.stdout.write(
             f"{connection.vendor}, {Lead.objects.count():,} leads; "
@@ -77,6 +85,52 @@ def measure(ids: list[str], runs: int) -> list[BenchRow]:
     return [
         row(f"{label} ({statements} SQL)", "ms", many, f"same, 1 lead ({one_statements} SQL)", one),
     ]
+
+
+def measure_select_all(runs: int) -> list[BenchRow]:
+    """The dashboard's bulk form over all 10,000 leads matching a filter, confirmed, there
+    and back, as a signed-in manager. The leads are a group of their own, deleted after."""
+    session, _ = Session.objects.get_or_create(name="bench")
+    group = MonitoredGroup.objects.create(
+        session=session, wa_group_id=f"bench-{uuid.uuid4().hex}@g.us", name="Bench select-all"
+    )
+    user = get_user_model().objects.create_user(f"bench-{uuid.uuid4().hex[:12]}")
+    try:
+        Lead.objects.bulk_create(
+            (
+                Lead(source_group=group, contact_jid=f"bench-{n}@lid", lead_status=BACK)
+                for n in range(SELECT_ALL_SIZE)
+            ),
+            batch_size=2000,
+        )
+        set_user_role(user, MANAGER)
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(user)
+        samples: list[float] = []
+        for _ in range(runs):
+            for source, target in ((BACK, THERE), (THERE, BACK)):
+                body = {
+                    "action": "status",
+                    "status": target.value,
+                    "select_across": "1",
+                    "confirmed": "1",
+                    "query": f"group={group.id}&status={source.value}",
+                }
+                started = time.perf_counter()
+                response = client.post(reverse("leads:bulk"), body)
+                samples.append((time.perf_counter() - started) * 1000)
+                if (
+                    response.status_code != 302
+                    or totals_by_status(group.id)[target] != SELECT_ALL_SIZE
+                ):
+                    raise CommandError(
+                        f"Select-all did not move every lead: {response.status_code}"
+                    )
+    finally:
+        group.delete()
+        user.delete()
+    label = f"Dashboard bulk, select all {SELECT_ALL_SIZE:,} matching, confirmed"
+    return [row(label, "ms", samples)]
 
 
 def _moves(client: Client, ids: list[str], runs: int) -> tuple[list[float], int]:
