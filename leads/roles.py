@@ -41,6 +41,8 @@ ACTIONS: dict[str, str] = {
     "take": REP,
     "notes": REP,
     "follow_up": REP,
+    "message": REP,
+    "templates": MANAGER,
     "assign": MANAGER,
     "second_look": MANAGER,
 }
