@@ -13,7 +13,7 @@ from django.test import override_settings
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from leads import assignments
-from leads.models import Lead, LeadFollowUp, MessageTemplate
+from leads.models import Lead, LeadFollowUp, MessageTemplate, WallLink
 from leads.roles import REP, set_user_role
 from tests.browser.conftest import open_tab
 from tests.factories import make_group, make_lead
@@ -165,3 +165,31 @@ def test_a_rep_messages_a_cold_lead_on_whatsapp_after_confirming(
             "Hi Omar, still looking for 3 rooms?"
         ]
     assert Lead.objects.get(pk=lead.pk).lead_status == "contacted"
+
+
+@pytest.mark.parametrize("size", ["tv", "desktop"])
+def test_the_wall_numbers_show_the_team_and_fit_the_screen(
+    browser: Browser,
+    live_server: object,
+    rep: User,
+    team_leads: dict[str, Lead],
+    size: str,
+    tmp_path: Path,
+) -> None:
+    _, token = WallLink.issue("Sales floor", rotate=False)
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        tv = context.new_page()
+        tv.set_default_timeout(20_000)  # a loaded machine: the first page can take seconds
+        tv.goto(f"{live_server.url}/wall/{token}/")  # type: ignore[attr-defined]
+        tv.evaluate("() => document.querySelector('.wall').classList.add('wall--show-numbers')")
+        tv.evaluate("() => document.querySelector('.wall').classList.remove('wall--show-board')")
+        team = tv.locator(".wall-team__table")
+        expect(team).to_contain_text("Dana")
+        expect(team).to_contain_text("Rita")
+        tv.screenshot(path=str(shots_dir(tmp_path) / f"wall-team-{size}.png"))
+        box = tv.locator(".wall-team").bounding_box()
+        assert box is not None and box["y"] + box["height"] <= height, "the team panel is cut"
+    finally:
+        context.close()
