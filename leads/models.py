@@ -599,6 +599,21 @@ class OutreachMessage(models.Model):
         return f"to {self.chat_id} at {self.sent_at:%Y-%m-%d %H:%M}"
 
 
+class AutoAssignRule(models.Model):
+    """New leads of one monitored group go to these reps in turn (round-robin).
+
+    Keyed by the group's id, like our other data beside the leads, so it works for MoltFlow's
+    groups too. `turn` counts assignments made; the next rep is `turn` modulo the reps."""
+
+    group_id = models.UUIDField(primary_key=True)
+    reps = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+")
+    turn = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"auto-assign {self.group_id}"
+
+
 class TimelineKind(models.TextChoices):
     NOTE = "note", "Note"
     ASSIGNED = "assigned", "Owner changed"

@@ -43,6 +43,7 @@ ACTIONS: dict[str, str] = {
     "follow_up": REP,
     "message": REP,
     "templates": MANAGER,
+    "auto_assign": MANAGER,
     "assign": MANAGER,
     "second_look": MANAGER,
 }

@@ -3,6 +3,7 @@ from django.urls import path
 from leads.views import (
     activity,
     api_keys,
+    auto_assign,
     board,
     bulk,
     detail,
@@ -47,6 +48,7 @@ urlpatterns = [
     path("leads/<uuid:lead_id>/follow-up/", lead_work.lead_follow_up, name="follow-up"),
     path("leads/<uuid:lead_id>/message/", outreach.lead_message, name="message"),
     path("settings/templates/", outreach.templates_page, name="templates"),
+    path("settings/auto-assign/", auto_assign.auto_assign_page, name="auto-assign"),
     path(
         "settings/templates/<int:template_id>/delete/",
         outreach.template_delete,

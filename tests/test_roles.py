@@ -19,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from leads.models import (
     ApiKey,
+    AutoAssignRule,
     Lead,
     LeadAssignment,
     LeadFollowUp,
@@ -214,6 +215,15 @@ ENDPOINTS = [
         MANAGER,
         lambda: reverse("leads:template-delete", args=[_template().pk]),
         unchanged=lambda: MessageTemplate.objects.filter(name="Kept").exists(),
+    ),
+    Endpoint("auto-assign page", "get", MANAGER, lambda: reverse("leads:auto-assign")),
+    Endpoint(
+        "set auto-assign",
+        "post",
+        MANAGER,
+        lambda: reverse("leads:auto-assign"),
+        lambda: {"group": str(_group().pk), "reps": [User.objects.get(username="rick").pk]},
+        lambda: not AutoAssignRule.objects.exists(),
     ),
     Endpoint(
         "bulk",

@@ -140,6 +140,7 @@ def form_data(name: str) -> dict[str, Any]:
         "follow-up": {"due_at": "2030-01-02T09:30"},
         "message": {"text": "Hi", "cold_confirmed": "1"},
         "templates": {"name": "First touch", "body": "Hi {first_name}"},
+        "auto-assign": {"group": str(group.pk) if group else "", "reps": []},
     }.get(name, {})
 
 

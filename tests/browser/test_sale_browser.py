@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from leads import assignments
 from leads.models import Lead, LeadFollowUp, MessageTemplate, WallLink
-from leads.roles import REP, set_user_role
+from leads.roles import MANAGER, REP, set_user_role
 from tests.browser.conftest import open_tab
 from tests.factories import make_group, make_lead
 from tests.fake_waha import fake_waha
@@ -193,3 +193,22 @@ def test_the_wall_numbers_show_the_team_and_fit_the_screen(
         assert box is not None and box["y"] + box["height"] <= height, "the team panel is cut"
     finally:
         context.close()
+
+
+def test_a_manager_turns_on_automatic_assignment_for_a_group(
+    browser: Browser, live_server: object, rep: User, rita: User, tmp_path: Path
+) -> None:
+    manager = User.objects.create_user("maya", password="pw", first_name="Maya")
+    set_user_role(manager, MANAGER)
+    group = make_group(name="Real Estate IL")
+    for page in open_tab(browser, live_server.url, manager):  # type: ignore[attr-defined]
+        page.set_default_timeout(20_000)  # a loaded machine: the first page can take seconds
+        page.goto("/settings/auto-assign/")
+        section = page.locator(f"section[aria-labelledby='auto-assign-{group.id}']")
+        section.get_by_label("Dana").check()
+        section.get_by_label("Rita").check()
+        section.get_by_role("button", name="Save for this group").click()
+        expect(page.locator("#messages")).to_contain_text("now go to 2 in turn")
+        page.screenshot(path=str(shots_dir(tmp_path) / "auto-assign-desktop.png"), full_page=True)
+    owners = [assignments.owner_of(make_lead(group).id) for _ in range(2)]
+    assert sorted(owner.label for owner in owners if owner) == ["Dana", "Rita"]
