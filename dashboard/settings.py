@@ -282,6 +282,13 @@ if DEFAULT_PHONE_REGION and DEFAULT_PHONE_REGION not in phonenumbers.SUPPORTED_R
 # HMAC secret WAHA signs `POST /webhooks/waha` with; empty: the webhook refuses every request.
 WAHA_WEBHOOK_SECRET = env_str("WAHA_WEBHOOK_SECRET", "")
 
+# --- Outreach (issue 16) --------------------------------------------------------------------
+# Where "Message on WhatsApp" sends in local mode (WAHA's API); empty: a wa.me link instead.
+WAHA_API_URL = env_str("WAHA_API_URL", "").rstrip("/")
+WAHA_API_KEY = env_str("WAHA_API_KEY", "")
+# Messages the team may send per WhatsApp session per minute (a number sending faster risks a ban).
+OUTREACH_PER_MINUTE = env_int("OUTREACH_PER_MINUTE", 20)
+
 # --- The mirror API (/api/v2) --------------------------------------------------------------
 # Per-plan request limits per key per minute; "off" for a trusted internal deployment.
 MIRROR_RATE_LIMITS = env_bool("MIRROR_RATE_LIMITS", True)

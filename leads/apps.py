@@ -10,6 +10,7 @@ class LeadsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from leads import (
+            auto_assign,  # noqa: F401  (connects the new-lead signal for automatic assignment)
             checks,  # noqa: F401  (registers the system checks)
             live,  # noqa: F401  (connects the sign-in signal for idle expiry)
         )

@@ -554,6 +554,69 @@ class LeadFollowUp(models.Model):
         return f"{self.lead_id} due {self.due_at:%Y-%m-%d %H:%M}"
 
 
+class MessageTemplate(models.Model):
+    """A manager's outreach text with placeholders ({first_name}, {keyword}, {group})."""
+
+    name = models.CharField(max_length=100, unique=True)
+    body = models.TextField(max_length=2000)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OutreachPace(models.Model):
+    """One row per WhatsApp session, locked while a send is paced, so two sends cannot both
+    take the last slot of the minute."""
+
+    session_key = models.CharField(max_length=100, primary_key=True)
+
+    def __str__(self) -> str:
+        return self.session_key
+
+
+class OutreachMessage(models.Model):
+    """A WhatsApp message the dashboard sent (or is sending) to a lead: the pacing window's
+    rows and the record of what was said."""
+
+    id = models.BigAutoField(primary_key=True)
+    lead_id = models.UUIDField()
+    session_key = models.CharField(max_length=100)
+    chat_id = models.CharField(max_length=100)
+    text = models.TextField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["session_key", "sent_at"])]
+
+    def __str__(self) -> str:
+        return f"to {self.chat_id} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class AutoAssignRule(models.Model):
+    """New leads of one monitored group go to these reps in turn (round-robin).
+
+    Keyed by the group's id, like our other data beside the leads, so it works for MoltFlow's
+    groups too. `turn` counts assignments made; the next rep is `turn` modulo the reps."""
+
+    group_id = models.UUIDField(primary_key=True)
+    reps = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+")
+    turn = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"auto-assign {self.group_id}"
+
+
 class TimelineKind(models.TextChoices):
     NOTE = "note", "Note"
     ASSIGNED = "assigned", "Owner changed"

@@ -41,6 +41,9 @@ ACTIONS: dict[str, str] = {
     "take": REP,
     "notes": REP,
     "follow_up": REP,
+    "message": REP,
+    "templates": MANAGER,
+    "auto_assign": MANAGER,
     "assign": MANAGER,
     "second_look": MANAGER,
 }

@@ -11,6 +11,8 @@ wall works the same on `local` and `moltflow`:
   one count plus the oldest few; otherwise the newest new leads are read back to the cutoff and
   the rest of the `new` count is waiting; the oldest few are the last page of the `new` list.
 - **Ticker**: the newest leads, grouped by their group.
+- **The team**: per person, leads owned, contacted today, overdue follow-ups and the median
+  minutes to first contact this week (`leads.team_figures`: our own data, either source).
 
 Names and phones are kept whole in the snapshot (it is shared by every wall through the
 cache) and masked when a link's options are applied (`present`).
@@ -30,6 +32,7 @@ from leads.phones import format_phone, mask_phone
 from leads.pipeline import STATUSES, Status
 from leads.sources.base import LeadSource
 from leads.sources.records import SORT_NEWEST, LeadQuery, LeadRecord
+from leads.team_figures import PersonFigures, team_figures
 from leads.waiting import short_age, waiting_threshold
 
 CARDS_PER_COLUMN = 6
@@ -74,6 +77,7 @@ class WallSnapshot:
     week_capped: bool
     ticker: tuple[WallLead, ...]
     threshold_minutes: int
+    team: tuple[PersonFigures, ...] = ()
 
 
 def _wall_lead(record: LeadRecord) -> WallLead:
@@ -187,6 +191,7 @@ def take_snapshot(source: LeadSource, now: datetime | None = None) -> WallSnapsh
         week_capped=week_capped,
         ticker=ticker,
         threshold_minutes=int(threshold.total_seconds() // 60),
+        team=team_figures(now),
     )
 
 
@@ -198,7 +203,7 @@ def cached_snapshot(source: LeadSource) -> WallSnapshot:
     """
     token = current_token()
     minute = timezone.now().strftime("%Y%m%d%H%M")
-    key = f"wall-snapshot:v1:{source.name}:{token.last}:{token.seen}:{minute}"
+    key = f"wall-snapshot:v2:{source.name}:{token.last}:{token.seen}:{minute}"
     snapshot = cache.get(key)
     if snapshot is None:
         snapshot = take_snapshot(source)
@@ -306,5 +311,12 @@ def present(snapshot: WallSnapshot, options: Any, now: datetime | None = None) -
         "week_capped": snapshot.week_capped,
         "open_pipeline": open_pipeline,
         "ticker": [{"group": group, "cards": group_cards} for group, group_cards in ticker.items()],
+        # Teammates by first name, like everyone else on a shared screen (unless the link says).
+        "team": [
+            replace(
+                person, name=person.name if options.show_full_names else first_name(person.name)
+            )
+            for person in snapshot.team
+        ],
         "taken_at": snapshot.taken_at,
     }

@@ -242,7 +242,10 @@ def test_a_page_starts_from_the_token_read_before_its_data(rep_client: Client) -
 
 def test_the_table_results_refresh_themselves_on_leads_changed(rep_client: Client) -> None:
     page = rep_client.get(reverse("leads:table"), {"status": "new", "q": "dana"}).text
-    assert 'hx-trigger="lead-status-changed from:body, leads-changed from:body"' in page
+    assert (
+        'hx-trigger="lead-status-changed from:body, lead-owner-changed from:body, '
+        'lead-follow-up-changed from:body, leads-changed from:body"'
+    ) in page
     # The refresh re-reads the same filtered URL, into the results only (not the panel).
     assert 'hx-get="/leads/?status=new&amp;q=dana"' in page
     assert 'hx-target="#leads-results"' in page

@@ -19,11 +19,15 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from leads.models import (
     ApiKey,
+    AutoAssignRule,
     Lead,
     LeadAssignment,
+    LeadFollowUp,
     LeadStatusChange,
     LeadTimelineEntry,
+    MessageTemplate,
     MonitoredGroup,
+    OutreachMessage,
     SeenGroup,
     SetAsideMessage,
     WallLink,
@@ -133,6 +137,10 @@ def _set_aside() -> SetAsideMessage:
     return SetAsideMessage.objects.first() or make_set_aside()
 
 
+def _template() -> MessageTemplate:
+    return MessageTemplate.objects.first() or MessageTemplate.objects.create(name="Kept", body="x")
+
+
 def _target_user() -> User:
     return User.objects.get_or_create(username="target")[0]
 
@@ -174,6 +182,48 @@ ENDPOINTS = [
         lambda: reverse("leads:note", args=[_lead().id]),
         lambda: {"text": "called, no answer"},
         lambda: not LeadTimelineEntry.objects.exists(),
+    ),
+    Endpoint(
+        "follow-up",
+        "post",
+        REP,
+        lambda: reverse("leads:follow-up", args=[_lead().id]),
+        lambda: {"due_at": "2030-01-02T09:30"},
+        lambda: not LeadFollowUp.objects.exists(),
+    ),
+    Endpoint("message dialog", "get", REP, lambda: reverse("leads:message", args=[_lead().id])),
+    Endpoint(
+        "message send",
+        "post",
+        REP,
+        lambda: reverse("leads:message", args=[_lead().id]),
+        lambda: {"text": "Hi", "cold_confirmed": "1"},
+        lambda: not OutreachMessage.objects.exists() and _lead().lead_status == "new",
+    ),
+    Endpoint("templates page", "get", MANAGER, lambda: reverse("leads:templates")),
+    Endpoint(
+        "add template",
+        "post",
+        MANAGER,
+        lambda: reverse("leads:templates"),
+        lambda: {"name": "First touch", "body": "Hi {first_name}"},
+        lambda: not MessageTemplate.objects.filter(name="First touch").exists(),
+    ),
+    Endpoint(
+        "delete template",
+        "post",
+        MANAGER,
+        lambda: reverse("leads:template-delete", args=[_template().pk]),
+        unchanged=lambda: MessageTemplate.objects.filter(name="Kept").exists(),
+    ),
+    Endpoint("auto-assign page", "get", MANAGER, lambda: reverse("leads:auto-assign")),
+    Endpoint(
+        "set auto-assign",
+        "post",
+        MANAGER,
+        lambda: reverse("leads:auto-assign"),
+        lambda: {"group": str(_group().pk), "reps": [User.objects.get(username="rick").pk]},
+        lambda: not AutoAssignRule.objects.exists(),
     ),
     Endpoint(
         "bulk",

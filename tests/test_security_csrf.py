@@ -20,7 +20,15 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
-from leads.models import ApiKey, Lead, LeadStatusChange, MonitoredGroup, SeenGroup, WallLink
+from leads.models import (
+    ApiKey,
+    Lead,
+    LeadStatusChange,
+    MessageTemplate,
+    MonitoredGroup,
+    SeenGroup,
+    WallLink,
+)
 from leads.roles import MANAGER, set_user_role
 from tests.factories import make_api_key, make_group, make_lead, make_session, make_set_aside
 from tests.test_roles import ENDPOINTS
@@ -74,6 +82,7 @@ def world() -> dict[str, Any]:
         "token": WallLink.issue("Lobby")[1],
         "fmt": "csv",
         "item_id": make_set_aside().pk,
+        "template_id": MessageTemplate.objects.create(name="Kept", body="Hi").pk,
     }
 
 
@@ -128,6 +137,10 @@ def form_data(name: str) -> dict[str, Any]:
         "wall-links": {"name": "Lobby 2", "rotate": "on"},
         "login": {"username": "target", "password": "pw"},
         "second-look-decide": {"decision": "lead"},
+        "follow-up": {"due_at": "2030-01-02T09:30"},
+        "message": {"text": "Hi", "cold_confirmed": "1"},
+        "templates": {"name": "First touch", "body": "Hi {first_name}"},
+        "auto-assign": {"group": str(group.pk) if group else "", "reps": []},
     }.get(name, {})
 
 
