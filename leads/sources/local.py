@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Case, Count, Max, QuerySet, Value, When
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 
 from leads import services
 from leads.exports import EXPORT_MAX_ROWS, stream_csv, stream_json
@@ -69,7 +69,8 @@ _ORDERINGS: dict[str, tuple[Any, ...]] = {
     "-detected_at": NEWEST_FIRST,
     "detected_at": ("lead_detected_at", "id"),
     "contact_name": (Lower("contact_name").asc(nulls_last=True), *NEWEST_FIRST),
-    "-contact_name": (Lower("contact_name").desc(nulls_last=True), *NEWEST_FIRST),
+    # The expression of the `lead_name_desc_newest` index: unnamed contacts come last.
+    "-contact_name": (Coalesce(Lower("contact_name"), Value("")).desc(), *NEWEST_FIRST),
     "status": (_PIPELINE_ORDER.asc(), *NEWEST_FIRST),
     "-status": (_PIPELINE_ORDER.desc(), *NEWEST_FIRST),
     "-score": ("-lead_score", *NEWEST_FIRST),
