@@ -11,13 +11,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F
-from django.db.models.functions import Lower
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from leads.pipeline import STATUSES, Status
 
 STATUS_CHOICES = [(status.value, status.value.capitalize()) for status in STATUSES]
+# A lead's place in the pipeline (new 0 … lost 4): the table's status sort, and the
+# expression its indexes are built on (an ORDER BY must repeat it exactly to use them).
+PIPELINE_ORDER = Case(
+    *(When(lead_status=status.value, then=Value(index)) for index, status in enumerate(STATUSES)),
+    default=Value(len(STATUSES)),
+)
 
 
 class Plan(models.TextChoices):
@@ -172,6 +178,40 @@ class Lead(models.Model):
                 F("lead_detected_at").desc(),
                 F("id").desc(),
                 name="lead_status_name_newest",
+            ),
+            # Z to A, by status and by score (either way) walk their own index in the sort's
+            # exact order (mixed directions cannot read another index backwards): at 1,000,000
+            # leads each was a 3-4 s sort of every lead, now a page of index entries. Z to A
+            # puts unnamed contacts last through COALESCE (SQLite has no NULLS LAST in an index).
+            models.Index(
+                Coalesce(Lower("contact_name"), Value("")).desc(),
+                F("lead_detected_at").desc(),
+                F("id").desc(),
+                name="lead_name_desc_newest",
+            ),
+            models.Index(
+                PIPELINE_ORDER,
+                F("lead_detected_at").desc(),
+                F("id").desc(),
+                name="lead_stage_newest",
+            ),
+            models.Index(
+                PIPELINE_ORDER.desc(),
+                F("lead_detected_at").desc(),
+                F("id").desc(),
+                name="lead_stage_desc_newest",
+            ),
+            models.Index(
+                F("lead_score").desc(),
+                F("lead_detected_at").desc(),
+                F("id").desc(),
+                name="lead_score_desc_newest",
+            ),
+            models.Index(
+                F("lead_score"),
+                F("lead_detected_at").desc(),
+                F("id").desc(),
+                name="lead_score_newest",
             ),
         ]
 

@@ -78,3 +78,20 @@ def test_the_render_benchmark_runs_and_names_its_peer() -> None:
     assert "3-row cells, LeadTable.lead_rows()" in report
     assert "django-tables2 per-cell path" in report
     assert "load average" in report
+
+
+def test_sorting_by_status_follows_the_pipeline_newest_first_within_a_status() -> None:
+    group = make_group()
+    for status in ("lost", "new", "converted", "contacted", "new", "qualified"):
+        make_lead(group, status=status)
+    client = client_for(VIEWER)
+
+    def statuses(sort: str) -> list[str]:
+        rows = client.get(TABLE, {"sort": sort}).context["rows"]
+        return [str(row.status) for row in rows]
+
+    pipeline = ["new", "new", "contacted", "qualified", "converted", "lost"]
+    assert statuses("status") == pipeline
+    assert statuses("-status") == pipeline[::-1][:4] + ["new", "new"]
+    newest_new = client.get(TABLE, {"sort": "status"}).context["rows"][:2]
+    assert newest_new[0].detected_at > newest_new[1].detected_at

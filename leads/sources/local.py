@@ -10,12 +10,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, Count, Max, QuerySet, Value, When
-from django.db.models.functions import Lower
+from django.db.models import Count, Max, QuerySet, Value
+from django.db.models.functions import Coalesce, Lower
 
 from leads import services
 from leads.exports import EXPORT_MAX_ROWS, stream_csv, stream_json
 from leads.models import (
+    PIPELINE_ORDER,
     PLAN_LIMITS,
     PLANS_WITH_BULK,
     Account,
@@ -60,18 +61,15 @@ from leads.sources.records import (
 )
 from leads.totals import totals_by_status
 
-_PIPELINE_ORDER = Case(
-    *(When(lead_status=status.value, then=Value(index)) for index, status in enumerate(STATUSES)),
-    default=Value(len(STATUSES)),
-)
 # Every sort ends on the newest-first pair, so pages are stable when the first key ties.
 _ORDERINGS: dict[str, tuple[Any, ...]] = {
     "-detected_at": NEWEST_FIRST,
     "detected_at": ("lead_detected_at", "id"),
     "contact_name": (Lower("contact_name").asc(nulls_last=True), *NEWEST_FIRST),
-    "-contact_name": (Lower("contact_name").desc(nulls_last=True), *NEWEST_FIRST),
-    "status": (_PIPELINE_ORDER.asc(), *NEWEST_FIRST),
-    "-status": (_PIPELINE_ORDER.desc(), *NEWEST_FIRST),
+    # The expression of the `lead_name_desc_newest` index: unnamed contacts come last.
+    "-contact_name": (Coalesce(Lower("contact_name"), Value("")).desc(), *NEWEST_FIRST),
+    "status": (PIPELINE_ORDER.asc(), *NEWEST_FIRST),
+    "-status": (PIPELINE_ORDER.desc(), *NEWEST_FIRST),
     "-score": ("-lead_score", *NEWEST_FIRST),
     "score": ("lead_score", *NEWEST_FIRST),
     # The group is joined for every row already (select_related), so this adds no query;
