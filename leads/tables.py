@@ -62,7 +62,7 @@ class LeadTable(tables.Table):
             )
         return format_html(
             '<a href="{}" hx-get="{}" hx-target="#lead-panel" hx-swap="outerHTML" '
-            'hx-push-url="false" class="lead-link" dir="auto">'
+            'hx-push-url="true" class="lead-link" dir="auto">'
             "{}</a><br>{}",
             url,
             url,

@@ -2,7 +2,6 @@
 // - "/" focuses the search box (unless typing in a field already)
 // - "select all on this page" checkbox
 // - the bulk status menu offers only statuses valid for at least one ticked lead
-// - the side panel's close button
 // - the nav's Board link follows the filters after htmx pushes a new URL
 (function () {
   "use strict";
@@ -87,16 +86,6 @@
     });
     narrowStatusMenu(form);
   }
-
-  document.addEventListener("click", function (event) {
-    var close = event.target.closest && event.target.closest("[data-close-panel]");
-    if (!close) return;
-    var panel = document.getElementById("lead-panel");
-    if (panel && panel.parentElement && panel.parentElement.classList.contains("leads-layout")) {
-      event.preventDefault();
-      panel.replaceChildren();
-    }
-  });
 
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
   document.addEventListener("htmx:afterSettle", function () { enhance(document); });

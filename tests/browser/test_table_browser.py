@@ -170,7 +170,7 @@ def test_the_detail_panel_opens_beside_the_table_and_moves_the_lead(page: Page) 
     panel = page.locator("#lead-panel")
     expect(panel.locator("h2")).to_have_text("Avi Cohen")
     expect(panel.locator("mark")).to_have_text("price")
-    expect(page).to_have_url(re.compile(r"/leads/$"))  # the panel does not change the URL
+    expect(page).to_have_url(re.compile(rf"/leads/{lead.id}/$"))  # the panel has its own URL
 
     panel.locator("button[name=status][value=contacted]").click()
     expect(panel.locator(".history")).to_contain_text("new → contacted")
