@@ -224,8 +224,6 @@ def _context(board: BoardRequest) -> dict[str, Any]:
         "board_url": _with(board.params),
         "table_url": f"{reverse('leads:table')}?{filters}" if filters else reverse("leads:table"),
         "page_size": PAGE,
-        # The dashboard is behind a login; a shared screen reusing the card masks phones.
-        "mask_phones": False,
     }
 
 
