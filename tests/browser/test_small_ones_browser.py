@@ -19,3 +19,20 @@ def test_the_header_says_live_only_when_it_is(browser, live_server, rep) -> None
         tab.goto("/leads/")
         expect(tab.locator("#live-status")).to_be_visible()
         expect(tab.locator("#live-status")).to_contain_text("Live")
+
+
+def test_hebrew_values_on_the_lead_page_sit_beside_their_labels(page) -> None:
+    from tests.factories import make_group
+
+    lead = make_lead(make_group(name="דירות בתל אביב"), name="דנה לוי")
+    page.goto(f"/leads/{lead.id}/")
+    gap = page.evaluate(
+        """() => {
+            const dd = [...document.querySelectorAll('#lead-panel dd')]
+              .find(d => d.textContent.includes('דירות'));
+            const range = document.createRange();
+            range.selectNodeContents(dd);
+            return range.getBoundingClientRect().left - dd.getBoundingClientRect().left;
+        }"""
+    )
+    assert gap < 5, gap
