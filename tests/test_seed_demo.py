@@ -67,3 +67,13 @@ def test_the_printed_login_and_key_work_and_the_previous_key_is_revoked():
     assert authenticate(username="demo", password=password) is not None
     assert ApiKey.objects.get(key_hash=hash_api_key(key)).revoked_at is None
     assert ApiKey.objects.get(key_hash=hash_api_key(first_key)).revoked_at is not None
+
+
+def test_demo_leads_are_mostly_handled_so_the_waiting_alarm_shows_a_few():
+    from leads.waiting import is_waiting_too_long
+
+    seed("--leads", "3000", "--no-credentials")
+    leads = Lead.objects.values_list("lead_status", "lead_detected_at")
+    waiting = sum(is_waiting_too_long(status, detected) for status, detected in leads)
+    assert Lead.objects.filter(lead_status="new").exists()
+    assert waiting <= 100, waiting  # a working team's backlog, not 1,248 leads for weeks
