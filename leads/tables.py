@@ -143,7 +143,7 @@ class LeadTable(tables.Table):
             )
         return mark_safe(  # noqa: S308
             f'<a href="{url}" hx-get="{url}" hx-target="#lead-panel" hx-swap="outerHTML" '
-            f'hx-push-url="false" class="lead-link" dir="auto">{name}</a><br>{phone}'
+            f'hx-push-url="true" class="lead-link" dir="auto">{name}</a><br>{phone}'
         )
 
     def render_status(self, record: LeadRecord) -> SafeString:

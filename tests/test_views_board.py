@@ -227,17 +227,19 @@ def test_short_ages() -> None:
     assert short_age(now + timedelta(seconds=5), now) == "0 s"
 
 
-def test_a_card_shows_the_whole_number_to_the_signed_in_team(client_in: Client) -> None:
-    # The board is behind a login: the team calls these people, so nothing is masked (the
-    # wall, a shared screen, masks numbers; see test_wall).
-    make_lead(name="Dana", phone="+15550123456")
-    make_lead(name="Hidden", phone="")
+def test_a_card_is_compact_and_its_number_is_on_the_lead_page_unmasked(client_in: Client) -> None:
+    # Compact cards (issue 15): name, group, keyword and age; the number is one click away on
+    # the lead page. The board is behind a login, so nothing is masked anywhere (the wall, a
+    # shared screen, masks numbers; see test_wall).
+    lead = make_lead(name="Dana", phone="+15550123456")
 
     body = client_in.get(BOARD).content.decode()
+    card = body.split(f'id="card-{lead.id}"')[1].split("</li>")[0]
 
-    assert '<p class="card__phone">+1 555-012-3456</p>' in body  # phonenumbers' US format
-    assert '<p class="card__phone"><span class="muted">number hidden</span></p>' in body
+    assert "Dana" in card and "price" in card
+    assert "card__phone" not in card and "555" not in card
     assert "•" not in body
+    assert "+1 555-012-3456" in client_in.get(f"/leads/{lead.id}/").content.decode()
 
 
 # --- Lazy loading per column -----------------------------------------------------------------

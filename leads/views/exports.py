@@ -1,19 +1,25 @@
 """`/leads/export/<csv|json>/`: exactly what the table shows (same filters, search, sort).
 
-At most `EXPORT_MAX_ROWS` rows. When the result is cut, the response says so in the
-`X-Export-Truncated: <rows> of <matching>` header and in the file name
-(`leads-first-10000-of-12345.csv`); the body stays a clean CSV / JSON array, because a note
-row would break every program that reads the file. The table shows the same note beside the
+Named after the filter and the day (`leads-new-price-2026-12-02.csv`). At most
+`EXPORT_MAX_ROWS` rows. When the result is cut, the response says so in the
+`X-Export-Truncated: <rows> of <matching>` header and in the file name (`...-first-10000-of-
+12345.csv`); the body stays a clean CSV / JSON array, because a note row would break every
+program that reads the file. The table shows the same note beside the
 export links before anyone clicks.
 """
 
 from collections.abc import Iterator
+from datetime import date
 
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from leads.exports import EXPORT_MAX_ROWS
+from leads.filters import TableState
 from leads.middleware import source_error_page
 from leads.roles import MANAGER, role_required
 from leads.sources import get_source
@@ -55,12 +61,26 @@ def leads_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttp
         return _refused(request, error.detail)
     chunks = _with_bom(export.chunks) if fmt == "csv" else export.chunks
     response = StreamingHttpResponse(chunks, content_type=export.content_type)
-    filename = f"leads.{fmt}"
+    name = export_name(table_request.state)
     if matching > EXPORT_MAX_ROWS:
         response["X-Export-Truncated"] = f"{EXPORT_MAX_ROWS} of {matching}"
-        filename = f"leads-first-{EXPORT_MAX_ROWS}-of-{matching}.{fmt}"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        name += f"-first-{EXPORT_MAX_ROWS}-of-{matching}"
+    response["Content-Disposition"] = content_disposition_header(True, f"{name}.{fmt}")
     return response
+
+
+def export_name(state: TableState, today: date | None = None) -> str:
+    """`leads-new-price-2026-12-02`: the filters and the day, so a folder of exports reads.
+
+    The search is slugified (Hebrew and Arabic kept; Django writes the RFC 6266 header).
+    """
+    parts = ["leads", state.status, slugify(state.q, allow_unicode=True)]
+    if state.detected_from:
+        parts.append(f"from-{state.detected_from.isoformat()}")
+    if state.detected_to:
+        parts.append(f"to-{state.detected_to.isoformat()}")
+    parts.append((today or timezone.localdate()).isoformat())
+    return "-".join(part for part in parts if part)
 
 
 def _refused(request: HttpRequest, reason: str) -> HttpResponse:

@@ -37,6 +37,17 @@
     return "Not moved: " + (sentences[from + ">" + to] || from + " cannot move to " + to) + ".";
   }
 
+  // Why a card with no allowed move cannot go anywhere ("converted is final"), in the
+  // server's words: any refused move out of its status says it.
+  function finalRefusal(from) {
+    var data = document.getElementById("board-refusals");
+    var sentences = data ? JSON.parse(data.textContent) : {};
+    var key = Object.keys(sentences).find(function (k) {
+      return k.indexOf(from + ">") === 0 && k !== from + ">" + from;
+    });
+    return "Not moved: " + (key ? sentences[key] : from + " is final") + ".";
+  }
+
   // --- live refreshes wait for the user ------------------------------------------------------
 
   function busy() {
@@ -75,7 +86,8 @@
 
   function enhance() {
     document.querySelectorAll(".card[data-allowed]").forEach(function (card) {
-      if (allowedOf(card).length) card.setAttribute("draggable", "true");
+      // A final card (data-final: converted) is draggable only to say at once that it is final.
+      if (allowedOf(card).length || card.hasAttribute("data-final")) card.setAttribute("draggable", "true");
     });
   }
 
@@ -93,6 +105,11 @@
   document.addEventListener("dragstart", function (event) {
     var card = event.target.closest ? event.target.closest(".card[draggable=true]") : null;
     if (!card || pending) return;
+    if (!allowedOf(card).length) {
+      event.preventDefault();
+      say(finalRefusal(card.dataset.status), "error");
+      return;
+    }
     drag = { card: card, from: card.dataset.status, allowed: allowedOf(card), over: null };
     event.dataTransfer.effectAllowed = "move";
     event.dataTransfer.setData("text/plain", card.dataset.lead);

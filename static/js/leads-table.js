@@ -3,7 +3,6 @@
 // - "select all on this page" checkbox
 // - the bulk status menu offers only statuses valid for at least one ticked lead
 // - the bulk form sends the ticked rows in one field
-// - the side panel's close button
 // - the nav's Board link follows the filters after htmx pushes a new URL
 (function () {
   "use strict";
@@ -109,16 +108,6 @@
     var form = document.getElementById("bulk-form");
     if (!form) return;
     rowBoxes(form).forEach(function (box) { box.disabled = false; });
-  });
-
-  document.addEventListener("click", function (event) {
-    var close = event.target.closest && event.target.closest("[data-close-panel]");
-    if (!close) return;
-    var panel = document.getElementById("lead-panel");
-    if (panel && panel.parentElement && panel.parentElement.classList.contains("leads-layout")) {
-      event.preventDefault();
-      panel.replaceChildren();
-    }
   });
 
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });

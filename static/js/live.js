@@ -121,6 +121,7 @@
   // --- Polling ------------------------------------------------------------------------------
   var statusEl = document.getElementById("live-status");
   if (!statusEl || !statusEl.dataset.url) return;
+  statusEl.hidden = false; // the page is live only now that this script runs
   var url = statusEl.dataset.url;
   var last = statusEl.dataset.last || "";
   var seen = statusEl.dataset.seen || "";

@@ -51,8 +51,8 @@ def test_a_column_the_card_may_not_enter_refuses_the_drop(page: Page) -> None:
     lead = make_lead(status="qualified", name="Quinn")
     done = make_lead(status="converted", name="Closed Deal")
     page.goto(BOARD)
-    # A converted card has nowhere to go: it cannot even be picked up.
-    expect(page.locator(f"#card-{done.id}")).not_to_have_attribute("draggable", "true")
+    # A converted card has nowhere to go: picking it up only says so (test_board_cards_browser).
+    expect(page.locator(f"#card-{done.id}")).to_have_attribute("data-final", "")
     expect(card(page, lead)).to_have_attribute("draggable", "true")
     # While dragging, the forbidden columns are marked disabled, the allowed ones are not.
     page.locator(f"#card-{lead.id} .card__age").hover()
@@ -117,6 +117,8 @@ def test_a_card_moves_by_keyboard(page: Page) -> None:
     lead = make_lead(name="Avi Cohen")
     page.goto(BOARD)
     page.locator(f"#card-link-{lead.id}").focus()
+    page.keyboard.press("Tab")  # the card's one "Move" control
+    page.keyboard.press("Enter")
     page.keyboard.press("Tab")
     expect(page.locator(f"#move-{lead.id}-contacted")).to_be_focused()
     page.keyboard.press("Enter")

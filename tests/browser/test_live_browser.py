@@ -106,7 +106,7 @@ def test_a_move_in_one_browser_shows_in_the_other_and_on_the_wall(
     # Nothing the manager had open or ticked was lost.
     expect(other.locator("#lead-panel")).to_contain_text("Omer Opened")
     expect(other.locator(f'input[name="lead"][value="{ticked.id}"]')).to_be_checked()
-    assert other.url.endswith("/leads/?q=&sort=-detected_at")
+    assert other.url.endswith(f"/leads/{opened.id}/")  # the open panel's own URL, kept
     # The wall never asks anyone to sign in, and shows first names only.
     expect(wall.locator(".wall-view--board")).to_contain_text("Avi")
     expect(wall.locator(".wall-view--board")).not_to_contain_text("Cohen")

@@ -200,6 +200,7 @@ def test_the_production_command_serves_the_dashboard_with_live_updates_across_wo
         watcher.goto("/leads/board/")
         expect(watcher.locator(f"#column-new #card-{lead_id}")).to_be_visible()
         mover.goto("/leads/board/")
+        mover.locator(f"#card-{lead_id} .card__move > summary").click()  # the card's one Move
         mover.locator(f"#card-{lead_id} button[name=status][value=contacted]").click()
         expect(mover.locator(f"#column-contacted #card-{lead_id}")).to_be_visible()
         moved_at = time.monotonic()

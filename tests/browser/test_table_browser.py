@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from leads.models import Lead, LeadStatusChange
@@ -150,7 +151,8 @@ def test_the_csv_export_downloads_the_filtered_rows_with_a_bom_and_hebrew_intact
     with page.expect_download() as download_info:
         page.get_by_role("link", name="CSV", exact=True).click()
     download = download_info.value
-    assert download.suggested_filename == "leads.csv"
+    # Named after the filter and the day, not a bare leads.csv.
+    assert download.suggested_filename == f"leads-מחיר-{timezone.localdate().isoformat()}.csv"
     data = Path(download.path()).read_bytes()
 
     assert data.startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 only after a BOM
@@ -170,7 +172,7 @@ def test_the_detail_panel_opens_beside_the_table_and_moves_the_lead(page: Page) 
     panel = page.locator("#lead-panel")
     expect(panel.locator("h2")).to_have_text("Avi Cohen")
     expect(panel.locator("mark")).to_have_text("price")
-    expect(page).to_have_url(re.compile(r"/leads/$"))  # the panel does not change the URL
+    expect(page).to_have_url(re.compile(rf"/leads/{lead.id}/$"))  # the panel has its own URL
 
     panel.locator("button[name=status][value=contacted]").click()
     expect(panel.locator(".history")).to_contain_text("new → contacted")

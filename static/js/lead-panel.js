@@ -1,0 +1,109 @@
+// The lead side panel of the table and the board. Optional: without this file every lead
+// link opens the lead's own page.
+// - Opening a lead pushes its own URL (/leads/<id>/), so the address can be shared and Back
+//   closes the panel; opening another lead while one is open replaces that entry instead, so
+//   one Back always returns to the list.
+// - The panel takes focus (its heading) when it opens; CSS draws it as a drawer fixed to the
+//   viewport (a full-screen sheet on a phone), wherever the person had scrolled to.
+// - Escape and the panel's Close button close it and give focus back to the row or card
+//   link that opened it; after Back the list is re-read, so it shows any change made in the
+//   panel.
+(function () {
+  "use strict";
+
+  var PANEL = "lead-panel";
+  var openerHref = null; // href of the link that opened the panel (rows re-render; ids stay)
+  var opening = false; // a panel-opening request is on its way
+  var panelEntry = false; // the current history entry is the panel's own URL
+  var refocus = false; // the list is being re-read after Back: return to the row after it
+
+  function panel() {
+    var element = document.getElementById(PANEL);
+    // On the lead's own page the same region is the page itself, not a drawer.
+    return element && !element.closest(".lead-page") ? element : null;
+  }
+
+  function isOpen() {
+    var element = panel();
+    return Boolean(element && element.children.length);
+  }
+
+  function isOpener(element) {
+    return element && element.matches && element.matches('a[hx-target="#' + PANEL + '"]');
+  }
+
+  function focusOpener() {
+    if (!openerHref) return;
+    var links = document.querySelectorAll('a[hx-target="#' + PANEL + '"]');
+    var link = Array.prototype.find.call(links, function (a) {
+      return a.getAttribute("href") === openerHref;
+    });
+    if (link) link.focus();
+  }
+
+  function close() {
+    if (!isOpen()) return;
+    if (panelEntry) {
+      // Back restores the list as it was before the panel opened (htmx:historyRestore below).
+      history.back();
+      return;
+    }
+    var element = panel();
+    element.replaceChildren();
+    focusOpener();
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (isOpener(event.detail.elt)) {
+      opening = true;
+      openerHref = event.detail.elt.getAttribute("href");
+    }
+  });
+
+  document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
+    if (!opening) return;
+    if (panelEntry && event.detail.history.type === "push") event.detail.history.type = "replace";
+    panelEntry = true;
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    if (refocus) {
+      refocus = false;
+      // The re-read list replaced the focused link: focus its new copy, unless the person
+      // has moved on meanwhile.
+      if (!document.activeElement || document.activeElement === document.body) focusOpener();
+    }
+    if (!opening) return;
+    opening = false;
+    var heading = isOpen() && panel().querySelector("h2");
+    if (heading) {
+      heading.setAttribute("tabindex", "-1");
+      heading.focus();
+    }
+  });
+
+  document.addEventListener("htmx:historyRestore", function () {
+    var wasPanel = panelEntry;
+    panelEntry = isOpen();
+    if (!wasPanel || panelEntry) return;
+    // The snapshot is the list as it was: return to the row, and read the list again.
+    focusOpener();
+    refocus = true;
+    if (window.htmx) window.htmx.trigger(document.body, "leads-changed");
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-close-panel]");
+    if (!button || !panel()) return;
+    event.preventDefault();
+    close();
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !isOpen()) return;
+    // An open <dialog> (the board's "why lost?") takes its own Escape first.
+    if (document.querySelector("dialog[open]")) return;
+    event.preventDefault();
+    close();
+  });
+})();

@@ -1,0 +1,53 @@
+"""Compact board cards (issue 15, item 7): six or more per column, one Move control, final."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from leads.models import Lead
+from tests.factories import make_group, make_lead
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BOARD = "/leads/board/"
+
+
+def test_at_least_six_cards_per_column_are_visible_at_1440_by_900(page: Page) -> None:
+    page.set_viewport_size({"width": 1440, "height": 900})
+    group = make_group(name="Real Estate IL")
+    for n in range(10):
+        make_lead(group, name=f"Lead {n:02d} Cohen", keyword="looking for a 3-bedroom")
+    page.goto(BOARD)
+    expect(page.locator("#column-new .card")).to_have_count(10)
+    visible = page.evaluate(
+        """() => Array.from(document.querySelectorAll('#column-new .card'))
+              .filter(card => card.getBoundingClientRect().bottom <= innerHeight).length"""
+    )
+    assert visible >= 6, visible
+
+
+def test_a_card_has_one_move_control_that_moves_it_by_keyboard(page: Page) -> None:
+    lead = make_lead(name="Avi Cohen")
+    page.goto(BOARD)
+    card = page.locator(f"#card-{lead.id}")
+    expect(card.locator(".card__move")).to_have_count(1)
+    expect(card.locator(".card__move > summary")).to_have_text("Move")
+    expect(card.get_by_role("button", name="Contacted")).to_be_hidden()
+
+    page.locator(f"#card-link-{lead.id}").focus()
+    page.keyboard.press("Tab")
+    expect(card.locator(".card__move > summary")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#move-{lead.id}-contacted")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#column-contacted #card-{lead.id}")).to_be_visible()
+    assert Lead.objects.get(pk=lead.pk).lead_status == "contacted"
+
+
+def test_dragging_a_converted_card_says_it_is_final(page: Page) -> None:
+    done = make_lead(status="converted", name="Closed Deal")
+    page.goto(BOARD)
+    page.locator(f"#card-{done.id} .card__age").drag_to(page.locator("#column-new .cards"))
+    expect(page.locator("#messages")).to_contain_text("Not moved: converted is final.")
+    expect(page.locator(f"#column-converted #card-{done.id}")).to_be_visible()
+    assert Lead.objects.get(pk=done.pk).lead_status == "converted"
