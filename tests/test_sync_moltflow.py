@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from django.contrib.auth.models import User
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.management import call_command
 from django.utils import timezone
@@ -23,9 +24,11 @@ from leads.client import MoltflowClient
 from leads.models import (
     ActorKind,
     Lead,
+    LeadEvent,
     LeadStatusChange,
     MonitoredGroup,
     Session,
+    SyncConflict,
     build_search_text,
 )
 from leads.sources.moltflow import MoltflowSource
@@ -165,20 +168,94 @@ def test_a_second_sync_changes_nothing(upstream: tuple) -> None:
     assert store_snapshot() == before
 
 
-def test_the_upstream_status_wins_and_is_recorded(upstream: tuple) -> None:
+def test_a_status_moved_along_the_pipeline_upstream_follows_through_the_services(
+    upstream: tuple,
+) -> None:
+    recorder, raw_key, _ = upstream
+    empty_the_store()
+    sync_moltflow(source_over(recorder.replay(), raw_key))
+    lead = Lead.objects.filter(lead_status="contacted").order_by("lead_detected_at").first()
+    Lead.objects.filter(pk=lead.pk).update(lead_status="new")  # behind: upstream moved it on
+    events = LeadEvent.objects.count()
+
+    summary = sync_moltflow(source_over(recorder.replay(), raw_key))
+
+    assert (summary.updated, summary.unchanged, summary.conflicts) == (1, LEADS - 1, [])
+    lead.refresh_from_db()
+    assert lead.lead_status == "contacted"
+    last = LeadStatusChange.objects.get(lead=lead)
+    assert (last.from_status, last.to_status, last.actor_kind) == ("new", "contacted", "sync")
+    assert LeadEvent.objects.count() == events + 1  # the live screens hear of it
+
+
+def test_a_lead_out_of_a_final_status_upstream_is_a_conflict_left_as_it_is(
+    upstream: tuple,
+) -> None:
     recorder, raw_key, _ = upstream
     empty_the_store()
     sync_moltflow(source_over(recorder.replay(), raw_key))
     lead = Lead.objects.filter(lead_status="new").order_by("lead_detected_at").first()
     # Someone converted it here; upstream it is still new (converted -> new is no pipeline step).
     services.lead_change_status(lead.id, "converted", services.Actor(kind=ActorKind.USER))
+
     summary = sync_moltflow(source_over(recorder.replay(), raw_key))
-    assert (summary.updated, summary.unchanged) == (1, LEADS - 1)
+
+    assert (summary.updated, summary.unchanged) == (0, LEADS)
+    assert [(c.lead_id, c.local, c.upstream) for c in summary.conflicts] == [
+        (lead.id, "converted", "new")
+    ]
     lead.refresh_from_db()
-    assert lead.lead_status == "new"
-    last = LeadStatusChange.objects.filter(lead=lead).last()
-    assert (last.from_status, last.to_status, last.actor_kind) == ("converted", "new", "sync")
-    assert "not a pipeline step" in last.reason
+    assert lead.lead_status == "converted"
+    assert LeadStatusChange.objects.filter(lead=lead).count() == 1  # only the person's move
+    conflict = SyncConflict.objects.get()
+    assert (conflict.lead_id, conflict.local_status, conflict.upstream_status) == (
+        lead.id,
+        "converted",
+        "new",
+    )
+
+
+def test_a_forbidden_step_upstream_is_a_conflict_and_is_listed_on_the_activity_page(
+    upstream: tuple, client
+) -> None:
+    recorder, raw_key, _ = upstream
+    empty_the_store()
+    sync_moltflow(source_over(recorder.replay(), raw_key))
+    lead = Lead.objects.filter(lead_status="new").exclude(contact_name=None).first()
+    Lead.objects.filter(pk=lead.pk).update(lead_status="qualified")  # qualified -> new: no step
+    moltflow_client.install_transport(recorder.replay())
+    out = io.StringIO()
+    try:
+        call_command("sync_moltflow", "--api-url", BASE_URL, "--api-key", raw_key, stdout=out)
+    finally:
+        moltflow_client.install_transport(None)
+
+    printed = out.getvalue()
+    assert "conflicts: 1" in printed
+    assert (
+        f"conflict: lead {lead.id} ({lead.contact_name}) is qualified here, new on MoltFlow: "
+        "qualified cannot move to new; left for a person"
+    ) in printed
+    client.force_login(User.objects.create_user("vera", password="pw"))
+    page = client.get("/activity/").content.decode()
+    assert "Sync conflicts: 1 lead left for a person" in page
+    assert lead.contact_name in page
+
+
+def test_a_conflict_ends_when_a_sync_finds_the_lead_agreeing_again(upstream: tuple) -> None:
+    recorder, raw_key, _ = upstream
+    empty_the_store()
+    sync_moltflow(source_over(recorder.replay(), raw_key))
+    lead = Lead.objects.filter(lead_status="new").first()
+    Lead.objects.filter(pk=lead.pk).update(lead_status="converted")
+    sync_moltflow(source_over(recorder.replay(), raw_key))
+    assert SyncConflict.objects.count() == 1
+    Lead.objects.filter(pk=lead.pk).update(lead_status="new")  # a person settled it
+
+    summary = sync_moltflow(source_over(recorder.replay(), raw_key))
+
+    assert summary.conflicts == []
+    assert not SyncConflict.objects.exists()
 
 
 def test_fields_changed_here_are_restored_from_upstream(upstream: tuple) -> None:

@@ -46,3 +46,6 @@ class Command(BaseCommand):
         except SourceError as error:
             raise CommandError(f"Sync stopped: {error}") from error
         self.stdout.write(f"Synced from {url}: {summary}")
+        for conflict in summary.conflicts:
+            # Left for a person: listed on /activity/ too, until a sync finds them agreeing.
+            self.stdout.write(self.style.WARNING(str(conflict)))
