@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -33,7 +33,7 @@ from leads.models import (
 from leads.monitoring import check_room_for_a_group
 from leads.phones import jid_from_phone
 from leads.pipeline import InvalidTransition, refusal_reason
-from leads.sources.errors import Forbidden, RateLimited
+from leads.sources.errors import Forbidden, NotFound, RateLimited
 from leads.sources.moltflow import UPSTREAM_PAGE_MAX, MoltflowSource
 from leads.sources.records import GroupRecord, LeadRecord
 
@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 MIRROR_SESSION_NAME = "moltflow"
 Outcome = Literal["created", "updated", "unchanged", "skipped"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,10 @@ def _mirrored_fields(record: LeadRecord) -> dict[str, object]:
     """The lead's columns that the upstream owns (status apart: that goes via services)."""
     # Cut to the columns' sizes: an over-long upstream value must not fail the whole page
     # (or make a webhook's retries fail forever).
+    # Only the detailed lead carries message_count; a list row leaves ours as it is.
+    count = {} if record.message_count is None else {"message_count": record.message_count}
     return {
+        **count,
         "contact_phone": _fit(record.contact_phone, 20),
         "contact_name": _fit(record.contact_name, 200),
         "lead_score": record.score,
@@ -303,12 +307,31 @@ def sync_moltflow(
     sleep: Callable[[float], None] = time.sleep,
     max_rate_waits: int = 30,
     on_page: Callable[[int, SyncSummary], None] | None = None,
+    details: bool = True,
 ) -> SyncSummary:
     """Pull every lead of the account, page by page, and upsert each into the store.
 
-    When the plan's request budget is spent, waits as long as the upstream says and goes
-    on (up to `max_rate_waits` times), so a big account on a small plan still syncs.
+    With `details` (the default) each lead is read whole (`GET /leads/{id}`), since only the
+    detail carries `message_count`: one request per lead, so a big account on a small plan
+    takes its time. When the plan's request budget is spent, waits as long as the upstream
+    says and goes on; it gives up after `max_rate_waits` waits in a row.
     """
+    waits = 0
+
+    def patiently(call: Callable[[], T]) -> T:
+        nonlocal waits
+        while True:
+            try:
+                answer = call()
+            except RateLimited as limited:
+                waits += 1
+                if waits > max_rate_waits:
+                    raise
+                sleep(limited.retry_after if limited.retry_after is not None else 5.0)
+                continue
+            waits = 0
+            return answer
+
     try:
         groups = {group.id: group for group in source.list_groups()}
     except Forbidden as refused:
@@ -318,18 +341,17 @@ def sync_moltflow(
     mirror = LeadMirror(sync_actor(), groups=groups)
     summary = SyncSummary()
     offset = 0
-    waits = 0
     while True:
-        try:
-            page = source.fresh_page(offset=offset, limit=page_size)
-        except RateLimited as limited:
-            waits += 1
-            if waits > max_rate_waits:
-                raise
-            sleep(limited.retry_after if limited.retry_after is not None else 5.0)
-            continue
+        page = patiently(lambda at=offset: source.fresh_page(offset=at, limit=page_size))
         summary.pages += 1
-        for record in page.rows:
+        for row in page.rows:
+            record: LeadRecord = row
+            if details:
+                try:
+                    record = patiently(lambda lead_id=row.id: source.fresh_lead(lead_id))
+                except NotFound:  # deleted upstream since the page was read
+                    summary.count("skipped")
+                    continue
             summary.count(mirror.upsert(record))
         summary.conflicts = mirror.conflicts
         if on_page is not None:

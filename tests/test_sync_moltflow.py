@@ -72,6 +72,7 @@ def seed_upstream() -> list[MonitoredGroup]:
                 contact_name=name,
                 lead_status=STATUSES[n % 5],
                 lead_score=n % 3,
+                message_count=n % 4 + 1,
                 matched_keyword=keyword,
                 message_preview=f"message {n} " + "x" * (n % 40),
                 monitor_mode=groups[n % 2].monitor_mode,
@@ -105,6 +106,7 @@ def store_snapshot() -> dict[str, Any]:
                 "message_preview",
                 "monitor_mode",
                 "search_text",
+                "message_count",
             )
         ),
         "updated_at": dict(Lead.objects.values_list("id", "updated_at")),
@@ -121,8 +123,12 @@ def empty_the_store() -> None:
 
 
 @pytest.fixture
-def upstream(db: None) -> tuple[Recorder, str, dict[str, Any]]:
-    """The mirror API's answers to a full sync, recorded; and the store as it served them."""
+def upstream(db: None, settings) -> tuple[Recorder, str, dict[str, Any]]:
+    """The mirror API's answers to a full sync, recorded; and the store as it served them.
+
+    The API's rate limit is off: a sync reading every lead whole would otherwise wait out the
+    plan's budget for real (waiting is tested on its own below)."""
+    settings.MIRROR_RATE_LIMITS = False
     groups = seed_upstream()
     _, raw_key = make_api_key()
     recorder = Recorder(wsgi_transport())
@@ -258,6 +264,19 @@ def test_a_conflict_ends_when_a_sync_finds_the_lead_agreeing_again(upstream: tup
     assert not SyncConflict.objects.exists()
 
 
+def test_message_count_follows_upstream_and_skip_details_leaves_it(upstream: tuple) -> None:
+    recorder, raw_key, served = upstream
+    empty_the_store()
+    sync_moltflow(source_over(recorder.replay(), raw_key), details=False)
+    # A list row has no message_count: without the details every lead keeps the default.
+    assert set(Lead.objects.values_list("message_count", flat=True)) == {1}
+
+    summary = sync_moltflow(source_over(recorder.replay(), raw_key))
+
+    assert summary.updated == LEADS * 3 // 4  # those whose count is not 1
+    assert store_snapshot()["leads"] == served["leads"]
+
+
 def test_fields_changed_here_are_restored_from_upstream(upstream: tuple) -> None:
     recorder, raw_key, served = upstream
     empty_the_store()
@@ -283,7 +302,8 @@ def test_the_command_prints_a_summary(upstream: tuple) -> None:
     assert Lead.objects.count() == LEADS
 
 
-def test_a_key_without_groups_scope_still_syncs(db: None) -> None:
+def test_a_key_without_groups_scope_still_syncs(db: None, settings) -> None:
+    settings.MIRROR_RATE_LIMITS = False
     group = seed_upstream()[0]
     _, raw_key = make_api_key(["leads:read"])
     recorder = Recorder(wsgi_transport())
@@ -291,6 +311,20 @@ def test_a_key_without_groups_scope_still_syncs(db: None) -> None:
     empty_the_store()
     summary = sync_moltflow(source_over(recorder.replay(), raw_key))
     assert summary.created == LEADS
+    mirrored = MonitoredGroup.objects.get(pk=group.id)
+    # No groups list, but each lead's detail names its group's WhatsApp id.
+    assert (mirrored.name, mirrored.wa_group_id) == (group.name, group.wa_group_id)
+    assert not mirrored.monitor_keywords  # what only the groups list says stays unknown
+
+
+def test_without_groups_scope_or_details_the_group_gets_a_stand_in_id(db: None, settings) -> None:
+    settings.MIRROR_RATE_LIMITS = False
+    group = seed_upstream()[0]
+    _, raw_key = make_api_key(["leads:read"])
+    recorder = Recorder(wsgi_transport())
+    sync_moltflow(source_over(recorder, raw_key), details=False)
+    empty_the_store()
+    sync_moltflow(source_over(recorder.replay(), raw_key), details=False)
     stand_in = MonitoredGroup.objects.get(pk=group.id)
     assert (stand_in.name, stand_in.wa_group_id) == (group.name, f"moltflow-{group.id}@g.us")
 
@@ -307,11 +341,21 @@ def test_it_waits_out_the_rate_limit_and_goes_on(db: None) -> None:
         "source_group": {"id": group_id, "name": "Group"},
         "trigger": {"matched_keyword": "price", "message_preview": "price?", "monitor_mode": "all"},
     }
+    # The detail, as MoltFlow documents it: the list's fields and the contract's extra ones.
+    detail = {
+        **lead,
+        "source_group": {**lead["source_group"], "wa_group_id": "120363011@g.us"},
+        "message_count": 3,
+        "session_id": str(uuid.uuid4()),
+        "updated_at": "2026-11-25T09:30:00Z",
+    }
     answers = iter(
         [
             httpx.Response(200, json={"items": [], "total": 0}),
             httpx.Response(429, json={"detail": "slow down"}, headers={"Retry-After": "30"}),
             httpx.Response(200, json={"leads": [lead], "total": 1, "limit": 100, "offset": 0}),
+            httpx.Response(429, json={"detail": "slow down"}, headers={"Retry-After": "20"}),
+            httpx.Response(200, json=detail),
         ]
     )
     now = [1_800_000_000.0]
@@ -328,8 +372,10 @@ def test_it_waits_out_the_rate_limit_and_goes_on(db: None) -> None:
         clock=lambda: now[0],
     )
     summary = sync_moltflow(source, sleep=sleep)
-    assert pauses == [30.0]
+    assert pauses == [30.0, 20.0]
     assert (summary.pages, summary.created) == (1, 1)
     mirrored = Lead.objects.get(pk=lead["id"])
     assert (mirrored.lead_status, mirrored.contact_jid) == ("contacted", "15550001111@c.us")
-    assert mirrored.source_group.wa_group_id == f"moltflow-{group_id}@g.us"
+    assert mirrored.message_count == 3
+    # The group's WhatsApp id comes from the detail when the groups list had nothing.
+    assert mirrored.source_group.wa_group_id == "120363011@g.us"
