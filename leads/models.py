@@ -725,3 +725,24 @@ class SetAsideMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.matched_keyword}: {self.decision or 'pending'}"
+
+
+class SyncConflict(models.Model):
+    """A lead whose MoltFlow status the sync would not copy, left for a person to settle.
+
+    MoltFlow said `upstream_status`, the store has `local_status`, and the pipeline has no
+    step between them (a final status, or a move it forbids). Updated by every sync that
+    still sees it; deleted by the first sync that finds the two agreeing or the step allowed.
+    """
+
+    lead = models.OneToOneField(Lead, on_delete=models.CASCADE, related_name="sync_conflict")
+    local_status = models.CharField(max_length=20, choices=STATUS_CHOICES)
+    upstream_status = models.CharField(max_length=20, choices=STATUS_CHOICES)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["-last_seen_at"], name="sync_conflict_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.local_status} here, {self.upstream_status} upstream"

@@ -220,42 +220,6 @@ def custom_group_add_leads(
     return AddToGroupResult(added=len(new_members), skipped=len(ids) - len(new_members))
 
 
-def lead_sync_status(
-    lead_id: uuid.UUID | str, target: str, actor: Actor, *, reason: str = ""
-) -> bool:
-    """Make a mirrored lead's status match its upstream (MoltFlow sync and webhooks only).
-
-    For a lead mirrored from MoltFlow, the upstream is the truth: it already applied the
-    pipeline's rules on its side, and the mirror may have missed the steps in between (or a
-    local move diverged). So the local copy follows the upstream even when the step is not
-    one the transition table allows; every change still writes one history row for `actor`
-    (kind "sync" or "webhook"), whose reason says when the step was outside the pipeline.
-    People and API clients never come here: they go through `lead_change_status`.
-
-    Returns False, writing nothing, when the lead already has `target`.
-    """
-    if not is_status(target):
-        raise ValueError(f"Unknown status: {target!r}")
-    with transaction.atomic():
-        current = (
-            Lead.objects.select_for_update()
-            .filter(pk=lead_id)
-            .values_list("lead_status", flat=True)
-            .first()
-        )
-        if current is None:
-            raise LeadNotFound(lead_id)
-        if current == target:
-            return False
-        note = reason or "mirrored from upstream"
-        if not can_transition(current, target):
-            note += f" (not a pipeline step: {current} -> {target})"
-        now = timezone.now()
-        Lead.objects.filter(pk=lead_id).update(lead_status=target, updated_at=now)
-        actor.history_row(uuid.UUID(str(lead_id)), current, target, note, now).save()
-    return True
-
-
 def lead_webhook_status(
     lead_id: uuid.UUID | str, target: str, actor: Actor, *, reason: str = ""
 ) -> bool:

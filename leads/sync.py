@@ -2,29 +2,38 @@
 
 Upserts are keyed by the upstream lead id (the local lead keeps the same UUID) and write
 only what differs, so running the sync again changes nothing: no row, no `updated_at`, no
-history. A status that differs upstream is applied with `services.lead_sync_status`, which
-keeps the history. Groups the store does not know are created under a session named
-"moltflow", with the upstream group's id.
+history. A status that differs upstream is applied through `services.lead_change_status`
+(history, live update) when the pipeline has that step; when it has not (a final status, a
+forbidden move) the lead is left as it is and reported as a `SyncConflict` for a person.
+Groups the store does not know are created under a session named "moltflow", with the
+upstream group's id.
 """
 
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from leads import services
-from leads.events import announce_lead_created, announce_status_changed
-from leads.models import ActorKind, Lead, MonitoredGroup, Session, build_search_text
+from leads.events import announce_lead_created
+from leads.models import (
+    ActorKind,
+    Lead,
+    MonitoredGroup,
+    Session,
+    SyncConflict,
+    build_search_text,
+)
 from leads.monitoring import check_room_for_a_group
 from leads.phones import jid_from_phone
-from leads.pipeline import InvalidTransition
-from leads.sources.errors import Forbidden, RateLimited
+from leads.pipeline import InvalidTransition, refusal_reason
+from leads.sources.errors import Forbidden, NotFound, RateLimited
 from leads.sources.moltflow import UPSTREAM_PAGE_MAX, MoltflowSource
 from leads.sources.records import GroupRecord, LeadRecord
 
@@ -32,6 +41,24 @@ logger = logging.getLogger(__name__)
 
 MIRROR_SESSION_NAME = "moltflow"
 Outcome = Literal["created", "updated", "unchanged", "skipped"]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A status the sync did not copy: the lead is `local` here and `upstream` on MoltFlow."""
+
+    lead_id: uuid.UUID
+    contact_name: str | None
+    local: str
+    upstream: str
+
+    def __str__(self) -> str:
+        who = self.contact_name or "unknown contact"
+        return (
+            f"conflict: lead {self.lead_id} ({who}) is {self.local} here, {self.upstream} on "
+            f"MoltFlow: {refusal_reason(self.local, self.upstream)}; left for a person"
+        )
 
 
 @dataclass
@@ -41,6 +68,7 @@ class SyncSummary:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    conflicts: list[Conflict] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
@@ -50,7 +78,8 @@ class SyncSummary:
             f"pages: {self.pages}, created: {self.created}, updated: {self.updated}, "
             f"unchanged: {self.unchanged}"
         )
-        return text + (f", skipped: {self.skipped}" if self.skipped else "")
+        text += f", skipped: {self.skipped}" if self.skipped else ""
+        return text + (f", conflicts: {len(self.conflicts)}" if self.conflicts else "")
 
 
 class LeadMirror:
@@ -71,6 +100,9 @@ class LeadMirror:
         self.actor = actor
         self.strict = strict
         self.status_kept = ""
+        # The sync's conflicts this run, and the leads that had one before it (to clear).
+        self.conflicts: list[Conflict] = []
+        self._open_conflicts: set[uuid.UUID] | None = None
         # What the upstream says about its groups (wa id, mode, keywords), when we could read it.
         self.upstream_groups = groups or {}
         self._groups: dict[uuid.UUID, MonitoredGroup] = {}
@@ -163,17 +195,13 @@ class LeadMirror:
         }
         if changed:
             Lead.objects.filter(pk=lead.pk).update(**changed, updated_at=timezone.now())
+        # A move goes through lead_change_status, which tells the live screens itself.
         moved = self._follow_status(lead.pk, record.status)
-        if moved and not self.strict:  # lead_change_status announces the strict moves itself
-            lead_id = lead.pk
-            transaction.on_commit(lambda: announce_status_changed(lead_id))
         return "updated" if changed or moved else "unchanged"
 
     def _follow_status(self, lead_id: uuid.UUID, target: str) -> bool:
         if not self.strict:
-            return services.lead_sync_status(
-                lead_id, target, self.actor, reason="mirrored from MoltFlow"
-            )
+            return self._sync_status(lead_id, target)
         try:
             return services.lead_webhook_status(
                 lead_id, target, self.actor, reason="mirrored from MoltFlow"
@@ -181,6 +209,54 @@ class LeadMirror:
         except InvalidTransition as refused:  # SetByPerson included
             self.status_kept = str(refused)
             return False
+
+    def _sync_status(self, lead_id: uuid.UUID, target: str) -> bool:
+        """Follow MoltFlow's status along the pipeline; a step it lacks is a conflict."""
+        lead = Lead.objects.filter(pk=lead_id).values("lead_status", "contact_name").first()
+        if lead is None or lead["lead_status"] == target:
+            self._settled(lead_id)
+            return False
+        current = lead["lead_status"]
+        try:
+            services.lead_change_status(
+                lead_id,
+                target,
+                self.actor,
+                expected_status=current,
+                reason="mirrored from MoltFlow",
+            )
+        except InvalidTransition as refused:  # no such step, or moved here meanwhile
+            self._conflict(Conflict(lead_id, lead["contact_name"], refused.current, target))
+            return False
+        self._settled(lead_id)
+        return True
+
+    def _conflict(self, conflict: Conflict) -> None:
+        now = timezone.now()
+        SyncConflict.objects.update_or_create(
+            lead_id=conflict.lead_id,
+            defaults={
+                "local_status": conflict.local,
+                "upstream_status": conflict.upstream,
+                "last_seen_at": now,
+            },
+            create_defaults={
+                "local_status": conflict.local,
+                "upstream_status": conflict.upstream,
+                "first_seen_at": now,
+                "last_seen_at": now,
+            },
+        )
+        self.conflicts.append(conflict)
+        logger.warning("MoltFlow sync %s", conflict)
+
+    def _settled(self, lead_id: uuid.UUID) -> None:
+        """The lead agrees with MoltFlow: a conflict it had is over (one query per run)."""
+        if self._open_conflicts is None:
+            self._open_conflicts = set(SyncConflict.objects.values_list("lead_id", flat=True))
+        if lead_id in self._open_conflicts:
+            SyncConflict.objects.filter(lead_id=lead_id).delete()
+            self._open_conflicts.discard(lead_id)
 
 
 def _same(name: str, ours: object, theirs: object) -> bool:
@@ -203,7 +279,10 @@ def _mirrored_fields(record: LeadRecord) -> dict[str, object]:
     """The lead's columns that the upstream owns (status apart: that goes via services)."""
     # Cut to the columns' sizes: an over-long upstream value must not fail the whole page
     # (or make a webhook's retries fail forever).
+    # Only the detailed lead carries message_count; a list row leaves ours as it is.
+    count = {} if record.message_count is None else {"message_count": record.message_count}
     return {
+        **count,
         "contact_phone": _fit(record.contact_phone, 20),
         "contact_name": _fit(record.contact_name, 200),
         "lead_score": record.score,
@@ -228,12 +307,31 @@ def sync_moltflow(
     sleep: Callable[[float], None] = time.sleep,
     max_rate_waits: int = 30,
     on_page: Callable[[int, SyncSummary], None] | None = None,
+    details: bool = True,
 ) -> SyncSummary:
     """Pull every lead of the account, page by page, and upsert each into the store.
 
-    When the plan's request budget is spent, waits as long as the upstream says and goes
-    on (up to `max_rate_waits` times), so a big account on a small plan still syncs.
+    With `details` (the default) each lead is read whole (`GET /leads/{id}`), since only the
+    detail carries `message_count`: one request per lead, so a big account on a small plan
+    takes its time. When the plan's request budget is spent, waits as long as the upstream
+    says and goes on; it gives up after `max_rate_waits` waits in a row.
     """
+    waits = 0
+
+    def patiently(call: Callable[[], T]) -> T:
+        nonlocal waits
+        while True:
+            try:
+                answer = call()
+            except RateLimited as limited:
+                waits += 1
+                if waits > max_rate_waits:
+                    raise
+                sleep(limited.retry_after if limited.retry_after is not None else 5.0)
+                continue
+            waits = 0
+            return answer
+
     try:
         groups = {group.id: group for group in source.list_groups()}
     except Forbidden as refused:
@@ -243,19 +341,19 @@ def sync_moltflow(
     mirror = LeadMirror(sync_actor(), groups=groups)
     summary = SyncSummary()
     offset = 0
-    waits = 0
     while True:
-        try:
-            page = source.fresh_page(offset=offset, limit=page_size)
-        except RateLimited as limited:
-            waits += 1
-            if waits > max_rate_waits:
-                raise
-            sleep(limited.retry_after if limited.retry_after is not None else 5.0)
-            continue
+        page = patiently(lambda at=offset: source.fresh_page(offset=at, limit=page_size))
         summary.pages += 1
-        for record in page.rows:
+        for row in page.rows:
+            record: LeadRecord = row
+            if details:
+                try:
+                    record = patiently(lambda lead_id=row.id: source.fresh_lead(lead_id))
+                except NotFound:  # deleted upstream since the page was read
+                    summary.count("skipped")
+                    continue
             summary.count(mirror.upsert(record))
+        summary.conflicts = mirror.conflicts
         if on_page is not None:
             on_page(summary.pages, summary)
         offset += len(page.rows)

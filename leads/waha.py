@@ -102,10 +102,26 @@ class WahaEvent:
     status: str | None = None
 
 
+def own_ids(me: object) -> frozenset[str]:
+    """Every id the envelope's `me` names the account by: its number and its hidden `@lid`.
+
+    WAHA reports what the account sends from its phone into a group as `fromMe: false` from
+    its own `@lid` (WAHA issue 1005); `me.lid` (WAHA issue 1015) is how it is recognised.
+    """
+    if not isinstance(me, dict):
+        return frozenset()
+    ids = (_text(me.get(field)) for field in ("id", "lid"))
+    return frozenset(normalise_jid(clean_text(jid)) for jid in ids if jid and len(jid) <= 100)
+
+
 def normalise_jid(jid: str) -> str:
-    """One spelling per contact: `<digits>@c.us` for any JID carrying a phone number."""
+    """One spelling per contact: `<digits>@c.us` for any JID carrying a phone number, and a
+    hidden `<digits>@lid` without the device a linked phone adds (`…:31@lid`)."""
     phone = phone_from_jid(jid)
-    return jid_from_phone(phone) if phone else jid
+    if phone:
+        return jid_from_phone(phone)
+    user, at, server = jid.partition("@")
+    return f"{user.split(':')[0]}{at}{server}" if server == "lid" else jid
 
 
 def parse_event(data: object) -> WahaEvent | None:
@@ -138,7 +154,7 @@ def parse_event(data: object) -> WahaEvent | None:
         kind=kind,
         session_name=session_name,
         me_jid=me_jid,
-        message=_parse_message(payload, me_jid),
+        message=_parse_message(payload, me_jid, own_ids(me)),
     )
 
 
@@ -146,7 +162,9 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _parse_message(payload: dict[str, Any], me_jid: str | None) -> WahaMessage:
+def _parse_message(
+    payload: dict[str, Any], me_jid: str | None, own: frozenset[str] = frozenset()
+) -> WahaMessage:
     message_id = payload.get("id")
     if isinstance(message_id, dict):  # some engines send the id as an object
         message_id = message_id.get("_serialized")
@@ -162,14 +180,17 @@ def _parse_message(payload: dict[str, Any], me_jid: str | None) -> WahaMessage:
     if from_me and not sender.endswith("@g.us") and to and to.endswith("@g.us"):
         chat = to
     if chat.endswith("@g.us"):
-        participant = _text(payload.get("participant"))
+        # Some engines name a group message's sender only in `author`.
+        participant = _text(payload.get("participant")) or _text(payload.get("author"))
         if participant is None and from_me and me_jid:
             participant = me_jid
         if participant is None or len(participant) > 100:
-            raise WahaPayloadError("A group message needs its sender in `participant`.")
+            raise WahaPayloadError(
+                "A group message needs its sender in `participant` (or `author`)."
+            )
         sender = participant
     sender = normalise_jid(clean_text(sender))
-    if me_jid and sender == normalise_jid(me_jid):
+    if sender in own:
         from_me = True  # the account's own message even if the engine did not flag it
     body = payload.get("body")
     data = payload.get("_data")

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from django.contrib.auth.models import User
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.management import call_command
 from django.utils import timezone
@@ -23,9 +24,11 @@ from leads.client import MoltflowClient
 from leads.models import (
     ActorKind,
     Lead,
+    LeadEvent,
     LeadStatusChange,
     MonitoredGroup,
     Session,
+    SyncConflict,
     build_search_text,
 )
 from leads.sources.moltflow import MoltflowSource
@@ -69,6 +72,7 @@ def seed_upstream() -> list[MonitoredGroup]:
                 contact_name=name,
                 lead_status=STATUSES[n % 5],
                 lead_score=n % 3,
+                message_count=n % 4 + 1,
                 matched_keyword=keyword,
                 message_preview=f"message {n} " + "x" * (n % 40),
                 monitor_mode=groups[n % 2].monitor_mode,
@@ -102,6 +106,7 @@ def store_snapshot() -> dict[str, Any]:
                 "message_preview",
                 "monitor_mode",
                 "search_text",
+                "message_count",
             )
         ),
         "updated_at": dict(Lead.objects.values_list("id", "updated_at")),
@@ -118,8 +123,12 @@ def empty_the_store() -> None:
 
 
 @pytest.fixture
-def upstream(db: None) -> tuple[Recorder, str, dict[str, Any]]:
-    """The mirror API's answers to a full sync, recorded; and the store as it served them."""
+def upstream(db: None, settings) -> tuple[Recorder, str, dict[str, Any]]:
+    """The mirror API's answers to a full sync, recorded; and the store as it served them.
+
+    The API's rate limit is off: a sync reading every lead whole would otherwise wait out the
+    plan's budget for real (waiting is tested on its own below)."""
+    settings.MIRROR_RATE_LIMITS = False
     groups = seed_upstream()
     _, raw_key = make_api_key()
     recorder = Recorder(wsgi_transport())
@@ -165,20 +174,107 @@ def test_a_second_sync_changes_nothing(upstream: tuple) -> None:
     assert store_snapshot() == before
 
 
-def test_the_upstream_status_wins_and_is_recorded(upstream: tuple) -> None:
+def test_a_status_moved_along_the_pipeline_upstream_follows_through_the_services(
+    upstream: tuple,
+) -> None:
+    recorder, raw_key, _ = upstream
+    empty_the_store()
+    sync_moltflow(source_over(recorder.replay(), raw_key))
+    lead = Lead.objects.filter(lead_status="contacted").order_by("lead_detected_at").first()
+    Lead.objects.filter(pk=lead.pk).update(lead_status="new")  # behind: upstream moved it on
+    events = LeadEvent.objects.count()
+
+    summary = sync_moltflow(source_over(recorder.replay(), raw_key))
+
+    assert (summary.updated, summary.unchanged, summary.conflicts) == (1, LEADS - 1, [])
+    lead.refresh_from_db()
+    assert lead.lead_status == "contacted"
+    last = LeadStatusChange.objects.get(lead=lead)
+    assert (last.from_status, last.to_status, last.actor_kind) == ("new", "contacted", "sync")
+    assert LeadEvent.objects.count() == events + 1  # the live screens hear of it
+
+
+def test_a_lead_out_of_a_final_status_upstream_is_a_conflict_left_as_it_is(
+    upstream: tuple,
+) -> None:
     recorder, raw_key, _ = upstream
     empty_the_store()
     sync_moltflow(source_over(recorder.replay(), raw_key))
     lead = Lead.objects.filter(lead_status="new").order_by("lead_detected_at").first()
     # Someone converted it here; upstream it is still new (converted -> new is no pipeline step).
     services.lead_change_status(lead.id, "converted", services.Actor(kind=ActorKind.USER))
+
     summary = sync_moltflow(source_over(recorder.replay(), raw_key))
-    assert (summary.updated, summary.unchanged) == (1, LEADS - 1)
+
+    assert (summary.updated, summary.unchanged) == (0, LEADS)
+    assert [(c.lead_id, c.local, c.upstream) for c in summary.conflicts] == [
+        (lead.id, "converted", "new")
+    ]
     lead.refresh_from_db()
-    assert lead.lead_status == "new"
-    last = LeadStatusChange.objects.filter(lead=lead).last()
-    assert (last.from_status, last.to_status, last.actor_kind) == ("converted", "new", "sync")
-    assert "not a pipeline step" in last.reason
+    assert lead.lead_status == "converted"
+    assert LeadStatusChange.objects.filter(lead=lead).count() == 1  # only the person's move
+    conflict = SyncConflict.objects.get()
+    assert (conflict.lead_id, conflict.local_status, conflict.upstream_status) == (
+        lead.id,
+        "converted",
+        "new",
+    )
+
+
+def test_a_forbidden_step_upstream_is_a_conflict_and_is_listed_on_the_activity_page(
+    upstream: tuple, client
+) -> None:
+    recorder, raw_key, _ = upstream
+    empty_the_store()
+    sync_moltflow(source_over(recorder.replay(), raw_key))
+    lead = Lead.objects.filter(lead_status="new").exclude(contact_name=None).first()
+    Lead.objects.filter(pk=lead.pk).update(lead_status="qualified")  # qualified -> new: no step
+    moltflow_client.install_transport(recorder.replay())
+    out = io.StringIO()
+    try:
+        call_command("sync_moltflow", "--api-url", BASE_URL, "--api-key", raw_key, stdout=out)
+    finally:
+        moltflow_client.install_transport(None)
+
+    printed = out.getvalue()
+    assert "conflicts: 1" in printed
+    assert (
+        f"conflict: lead {lead.id} ({lead.contact_name}) is qualified here, new on MoltFlow: "
+        "qualified cannot move to new; left for a person"
+    ) in printed
+    client.force_login(User.objects.create_user("vera", password="pw"))
+    page = client.get("/activity/").content.decode()
+    assert "Sync conflicts: 1 lead left for a person" in page
+    assert lead.contact_name in page
+
+
+def test_a_conflict_ends_when_a_sync_finds_the_lead_agreeing_again(upstream: tuple) -> None:
+    recorder, raw_key, _ = upstream
+    empty_the_store()
+    sync_moltflow(source_over(recorder.replay(), raw_key))
+    lead = Lead.objects.filter(lead_status="new").first()
+    Lead.objects.filter(pk=lead.pk).update(lead_status="converted")
+    sync_moltflow(source_over(recorder.replay(), raw_key))
+    assert SyncConflict.objects.count() == 1
+    Lead.objects.filter(pk=lead.pk).update(lead_status="new")  # a person settled it
+
+    summary = sync_moltflow(source_over(recorder.replay(), raw_key))
+
+    assert summary.conflicts == []
+    assert not SyncConflict.objects.exists()
+
+
+def test_message_count_follows_upstream_and_skip_details_leaves_it(upstream: tuple) -> None:
+    recorder, raw_key, served = upstream
+    empty_the_store()
+    sync_moltflow(source_over(recorder.replay(), raw_key), details=False)
+    # A list row has no message_count: without the details every lead keeps the default.
+    assert set(Lead.objects.values_list("message_count", flat=True)) == {1}
+
+    summary = sync_moltflow(source_over(recorder.replay(), raw_key))
+
+    assert summary.updated == LEADS * 3 // 4  # those whose count is not 1
+    assert store_snapshot()["leads"] == served["leads"]
 
 
 def test_fields_changed_here_are_restored_from_upstream(upstream: tuple) -> None:
@@ -206,7 +302,8 @@ def test_the_command_prints_a_summary(upstream: tuple) -> None:
     assert Lead.objects.count() == LEADS
 
 
-def test_a_key_without_groups_scope_still_syncs(db: None) -> None:
+def test_a_key_without_groups_scope_still_syncs(db: None, settings) -> None:
+    settings.MIRROR_RATE_LIMITS = False
     group = seed_upstream()[0]
     _, raw_key = make_api_key(["leads:read"])
     recorder = Recorder(wsgi_transport())
@@ -214,6 +311,20 @@ def test_a_key_without_groups_scope_still_syncs(db: None) -> None:
     empty_the_store()
     summary = sync_moltflow(source_over(recorder.replay(), raw_key))
     assert summary.created == LEADS
+    mirrored = MonitoredGroup.objects.get(pk=group.id)
+    # No groups list, but each lead's detail names its group's WhatsApp id.
+    assert (mirrored.name, mirrored.wa_group_id) == (group.name, group.wa_group_id)
+    assert not mirrored.monitor_keywords  # what only the groups list says stays unknown
+
+
+def test_without_groups_scope_or_details_the_group_gets_a_stand_in_id(db: None, settings) -> None:
+    settings.MIRROR_RATE_LIMITS = False
+    group = seed_upstream()[0]
+    _, raw_key = make_api_key(["leads:read"])
+    recorder = Recorder(wsgi_transport())
+    sync_moltflow(source_over(recorder, raw_key), details=False)
+    empty_the_store()
+    sync_moltflow(source_over(recorder.replay(), raw_key), details=False)
     stand_in = MonitoredGroup.objects.get(pk=group.id)
     assert (stand_in.name, stand_in.wa_group_id) == (group.name, f"moltflow-{group.id}@g.us")
 
@@ -230,11 +341,21 @@ def test_it_waits_out_the_rate_limit_and_goes_on(db: None) -> None:
         "source_group": {"id": group_id, "name": "Group"},
         "trigger": {"matched_keyword": "price", "message_preview": "price?", "monitor_mode": "all"},
     }
+    # The detail, as MoltFlow documents it: the list's fields and the contract's extra ones.
+    detail = {
+        **lead,
+        "source_group": {**lead["source_group"], "wa_group_id": "120363011@g.us"},
+        "message_count": 3,
+        "session_id": str(uuid.uuid4()),
+        "updated_at": "2026-11-25T09:30:00Z",
+    }
     answers = iter(
         [
             httpx.Response(200, json={"items": [], "total": 0}),
             httpx.Response(429, json={"detail": "slow down"}, headers={"Retry-After": "30"}),
             httpx.Response(200, json={"leads": [lead], "total": 1, "limit": 100, "offset": 0}),
+            httpx.Response(429, json={"detail": "slow down"}, headers={"Retry-After": "20"}),
+            httpx.Response(200, json=detail),
         ]
     )
     now = [1_800_000_000.0]
@@ -251,8 +372,10 @@ def test_it_waits_out_the_rate_limit_and_goes_on(db: None) -> None:
         clock=lambda: now[0],
     )
     summary = sync_moltflow(source, sleep=sleep)
-    assert pauses == [30.0]
+    assert pauses == [30.0, 20.0]
     assert (summary.pages, summary.created) == (1, 1)
     mirrored = Lead.objects.get(pk=lead["id"])
     assert (mirrored.lead_status, mirrored.contact_jid) == ("contacted", "15550001111@c.us")
-    assert mirrored.source_group.wa_group_id == f"moltflow-{group_id}@g.us"
+    assert mirrored.message_count == 3
+    # The group's WhatsApp id comes from the detail when the groups list had nothing.
+    assert mirrored.source_group.wa_group_id == "120363011@g.us"

@@ -394,6 +394,47 @@ def test_the_accounts_own_messages_are_never_leads(client, group):
 
 
 @pytest.mark.django_db
+def test_what_the_account_sends_from_its_phone_is_not_a_lead_though_waha_says_not_from_me(
+    client, group
+):
+    # WAHA issue 1005: sent from the phone, the account's own group message arrives as
+    # `fromMe: false` from its hidden `@lid` id, which `me.lid` names (a device suffix too).
+    me = {"id": "15550009999@c.us", "lid": "153219082764294@lid", "pushName": "Sales"}
+    own = group_message(group.wa_group_id, "price list attached", participant="153219082764294@lid")
+    from_a_device = group_message(
+        group.wa_group_id, "price?", message_id="m2", participant="153219082764294:31@lid"
+    )
+
+    post(client, envelope("message.any", own, me=me))
+    post(client, envelope("message", from_a_device, me=me))
+
+    assert not Lead.objects.exists()
+    assert GroupMessage.objects.filter(from_me=True).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_member_with_a_hidden_number_is_still_a_lead_when_me_names_another_lid(client, group):
+    me = {"id": "15550009999@c.us", "lid": "153219082764294@lid", "pushName": "Sales"}
+    payload = group_message(group.wa_group_id, "price?", participant="218723987482734@lid")
+
+    post(client, envelope("message", payload, me=me))
+
+    assert Lead.objects.get().contact_jid == "218723987482734@lid"
+
+
+@pytest.mark.django_db
+def test_a_group_message_naming_its_sender_only_in_author_makes_a_lead(client, group):
+    payload = group_message(group.wa_group_id, "price?")
+    del payload["participant"]
+    payload["author"] = "972521234567@c.us"
+
+    response = post(client, envelope("message", payload))
+
+    assert response.status_code == 200
+    assert Lead.objects.get().contact_phone == "+972521234567"
+
+
+@pytest.mark.django_db
 def test_media_emoji_and_right_to_left_messages_do_not_break_ingest(client, group):
     messages = [
         group_message(group.wa_group_id, None, message_id="media"),

@@ -402,6 +402,12 @@ class MoltflowSource:
             has_next=bool(rows) and offset + len(rows) < total,
         )
 
+    def fresh_lead(self, lead_id: uuid.UUID) -> LeadDetail:
+        """The detailed lead read past the cache (for the sync: `message_count` and the rest
+        of the contract's fields are only in the detail)."""
+        data = self.client.get(f"/leads/{lead_id}", cached=False)
+        return self._parsed(parse_lead_detail, data, "lead")
+
     def count_by_status(self, query: LeadQuery | None = None) -> dict[Status, int]:
         """One cached `limit=1` call per status, reading its `total` (by ids: counted here)."""
         query = self._owned(query or LeadQuery())

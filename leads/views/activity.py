@@ -3,7 +3,8 @@
 Read from the store's status history (`LeadStatusChange`), which records every change made
 through this deployment: people, API keys, webhooks, imports, the MoltFlow sync and the
 system. (With `LEADS_SOURCE=moltflow`, changes made directly in MoltFlow by other clients
-appear only once the sync or a webhook has mirrored them.)
+appear only once the sync or a webhook has mirrored them.) Above it, the leads whose MoltFlow
+status the sync would not copy (`SyncConflict`), until a person settles them.
 """
 
 from datetime import datetime, time, timedelta
@@ -19,12 +20,14 @@ from django.views.decorators.http import require_GET
 
 from leads.assignments import owners_of
 from leads.filters import check_day
-from leads.models import STATUS_CHOICES, ActorKind, LeadStatusChange
+from leads.models import STATUS_CHOICES, ActorKind, LeadStatusChange, SyncConflict
 from leads.roles import VIEWER, role_required
 from leads.views.rendering import render_region
 
 REGIONS = ("activity-results",)
 PAGE_SIZE = 50
+# Sync conflicts wait for a person; the newest are listed above the history.
+CONFLICTS_SHOWN = 20
 
 
 class ActivityFilter(forms.Form):
@@ -84,5 +87,12 @@ def activity_page(request: HttpRequest) -> HttpResponse:
     # Who owns each lead now (kept beside the leads): one query for the page.
     owners = owners_of(change.lead_id for change in page)
     rows = [(change, owners.get(change.lead_id)) for change in page]
-    context = {"form": form, "page": page, "rows": rows}
+    conflicts = SyncConflict.objects.select_related("lead").order_by("-last_seen_at", "-id")
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "conflicts": conflicts[:CONFLICTS_SHOWN],
+        "conflict_count": conflicts.count(),
+    }
     return render_region(request, "leads/activity.html", context, regions=REGIONS)

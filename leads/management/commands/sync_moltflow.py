@@ -23,6 +23,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--page-size", type=int, default=UPSTREAM_PAGE_MAX, help="leads per request (1..100)"
         )
+        parser.add_argument(
+            "--skip-details",
+            action="store_true",
+            help="list pages only: one request per 100 leads instead of one more per lead, "
+            "but message_count is not refreshed",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         url = options.get("api_url") or settings.MOLTFLOW_API_URL
@@ -42,7 +48,15 @@ class Command(BaseCommand):
                 self.stdout.write(f"page {pages}: {summary}")
 
         try:
-            summary = sync_moltflow(source, page_size=page_size, on_page=progress)
+            summary = sync_moltflow(
+                source,
+                page_size=page_size,
+                on_page=progress,
+                details=not options["skip_details"],
+            )
         except SourceError as error:
             raise CommandError(f"Sync stopped: {error}") from error
         self.stdout.write(f"Synced from {url}: {summary}")
+        for conflict in summary.conflicts:
+            # Left for a person: listed on /activity/ too, until a sync finds them agreeing.
+            self.stdout.write(self.style.WARNING(str(conflict)))
