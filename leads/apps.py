@@ -11,7 +11,7 @@ class LeadsConfig(AppConfig):
 
         from leads import (
             checks,  # noqa: F401  (registers the system checks)
-            live,  # noqa: F401  (connects the sign-in signal for idle expiry)
+            live,  # noqa: F401  (the sign-in and sign-out signals)
         )
         from leads.totals import restore_sqlite_triggers
 
