@@ -306,7 +306,11 @@ class ScreensBench:
         latencies: list[float] = []
         for move in range(options["moves"]):
             if move % len(path) == 0:
-                lead = Lead.objects.filter(lead_status=Status.NEW).order_by("-detected_at").first()
+                lead = (
+                    Lead.objects.filter(lead_status=Status.NEW)
+                    .order_by("-lead_detected_at")
+                    .first()
+                )
                 if lead is None:
                     raise CommandError("No new lead left to move.")
             target = path[move % len(path)]
