@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: open screens' ticketed polls are answered here, before sessions and users.
+    "leads.live_lane.LiveLaneMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise (static files come pre-compressed), before everything that writes the
@@ -266,6 +268,13 @@ REDIS_URL = env_str("REDIS_URL", "")
 CACHES = cache_settings(REDIS_URL)
 
 # --- Screens ----------------------------------------------------------------------------
+# Open screens ask every LIVE_POLL_MS whether anything changed; each app process re-reads
+# the answer from the database at most every LIVE_TOKEN_MAX_AGE_MS, so a change shows within
+# about the sum of the two (plus the screen's refresh). A screen's ticket lets its polls skip
+# the session for LIVE_TICKET_SECONDS, then one poll goes through the session check again.
+LIVE_POLL_MS = env_int("LIVE_POLL_MS", 1000)
+LIVE_TOKEN_MAX_AGE_MS = env_int("LIVE_TOKEN_MAX_AGE_MS", 250)
+LIVE_TICKET_SECONDS = env_int("LIVE_TICKET_SECONDS", 120)
 # A `new` lead nobody has contacted for longer than this is flagged on the board (and wall).
 LEADS_WAITING_THRESHOLD_MINUTES = env_int("LEADS_WAITING_THRESHOLD_MINUTES", 15)
 

@@ -12,7 +12,7 @@ class LeadsConfig(AppConfig):
         from leads import (
             auto_assign,  # noqa: F401  (connects the new-lead signal for automatic assignment)
             checks,  # noqa: F401  (registers the system checks)
-            live,  # noqa: F401  (connects the sign-in signal for idle expiry)
+            live,  # noqa: F401  (the sign-in and sign-out signals)
         )
         from leads.totals import restore_sqlite_triggers
 

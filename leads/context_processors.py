@@ -1,11 +1,14 @@
-"""Template context every dashboard page gets: what the user's role allows, and the live token."""
+"""Template context every dashboard page gets: what the user's role allows, the live token
+and the ticket its polls carry (see `leads.live_lane`)."""
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from leads.events import LiveToken, current_token
+from leads.live_lane import issue_ticket, user_scope
 from leads.roles import ACTIONS, can, user_role
 from leads.sources import get_source
 
@@ -14,9 +17,15 @@ def _token(request: HttpRequest) -> LiveToken:
     return getattr(request, "live_token", None) or current_token()
 
 
+def _ticket(request: HttpRequest) -> str:
+    user = getattr(request, "user", None)
+    return issue_ticket(user_scope(user.pk), request) if user and user.is_authenticated else ""
+
+
 def perms_ui(request: HttpRequest) -> dict[str, Any]:
     """`perms_ui.<action>` (True/False for each action of `leads.roles.ACTIONS`), `user_role`,
-    and `live_token` (where the event log stood when the page's data was read).
+    `live_token` (where the event log stood when the page's data was read), `live_ticket`
+    (what lets its polls skip the session, see `leads.live_lane`) and `live_poll_ms`.
 
     Lazy: a page that shows none of it (the wall, an error page) costs no query.
     """
@@ -25,6 +34,8 @@ def perms_ui(request: HttpRequest) -> dict[str, Any]:
         "perms_ui": SimpleLazyObject(lambda: {action: can(user, action) for action in ACTIONS}),
         "user_role": SimpleLazyObject(lambda: user_role(user) or ""),
         "live_token": SimpleLazyObject(lambda: _token(request)),
+        "live_ticket": SimpleLazyObject(lambda: _ticket(request)),
+        "live_poll_ms": getattr(settings, "LIVE_POLL_MS", 1000),
     }
 
 

@@ -2,7 +2,7 @@
 
 **Idle expiry.** A session lasts `DASHBOARD_SESSION_IDLE_MINUTES` after the person's last
 request (`SESSION_COOKIE_AGE`). Django's `SESSION_SAVE_EVERY_REQUEST` cannot be used for
-that: an open screen polls `/live/events` every two seconds and re-reads its regions on
+that: an open screen polls `/live/events` every second and re-reads its regions on
 every change, so a forgotten tab would keep its session alive for ever. Instead this
 middleware renews the session on a person's own requests only — not on live polls, live
 region refreshes (`X-Live-Refresh`, set by static/js/live.js) or the wall — at most once a
@@ -21,12 +21,13 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.contrib.sessions.backends.base import SessionBase
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
 
 from leads.events import current_token
+from leads.live_lane import bump_ticket_epoch
 
 # Session key holding the time (epoch seconds) the session was last renewed.
 LAST_ACTIVE_KEY = "_leads_last_active"
@@ -99,3 +100,9 @@ def _mark_fresh_login(sender: object, request: HttpRequest | None, **kwargs: obj
     # Signing in starts a full idle period (plus one step, as every renewal does).
     if request is not None and hasattr(request, "session"):
         renew(request.session, int(time.time()))
+
+
+@receiver(user_logged_out)
+def _void_tickets_on_sign_out(sender: object, **kwargs: object) -> None:
+    # The signed-out screen's next poll meets the session check instead of the fast lane.
+    bump_ticket_epoch()

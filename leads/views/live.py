@@ -1,33 +1,19 @@
-"""`GET /live/events?after=<id>&seen=<n>`: has anything changed since this screen's token?
+"""`GET /live/events?after=<id>&seen=<n>[&ticket=…]`: has anything changed since this token?
 
-Every open table and board asks every two seconds (static/js/live.js), so the answer is one
-indexed query after the session check: 204 with no body when the token is the same, else
-`{"last", "seen", "server_time"}`. The screen then re-reads its own regions.
+Every open table and board asks every second (static/js/live.js). A poll with a good ticket
+is answered by `leads.live_lane` before it gets here; this view answers the rest — the
+first poll, and one per ticket lifetime — after the session check, and hands out a fresh
+ticket in `X-Live-Ticket`. 204 with no body when the token is the same, else
+`{"last", "seen", "server_time"}`; the screen then re-reads its own regions.
 """
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from leads.events import LiveToken, current_token
+from leads.events import current_token
+from leads.live_lane import TICKET_HEADER, issue_ticket, token_answer, user_scope
 from leads.roles import VIEWER, role_required
-
-
-def _int(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw is not None else None
-    except ValueError:
-        return None
-
-
-def token_answer(request: HttpRequest, token: LiveToken) -> HttpResponse:
-    """204 when the caller's `after`/`seen` match `token`, else the token as JSON."""
-    if _int(request.GET.get("after")) == token.last and _int(request.GET.get("seen")) == token.seen:
-        return HttpResponse(status=204)
-    return JsonResponse(
-        {"last": token.last, "seen": token.seen, "server_time": timezone.now().isoformat()}
-    )
 
 
 @require_GET
@@ -35,4 +21,6 @@ def token_answer(request: HttpRequest, token: LiveToken) -> HttpResponse:
 @role_required(VIEWER)
 def live_events(request: HttpRequest) -> HttpResponse:
     """The live token for signed-in screens (401 JSON when the session has ended)."""
-    return token_answer(request, current_token())
+    response = token_answer(request, current_token())
+    response[TICKET_HEADER] = issue_ticket(user_scope(request.user.pk), request)
+    return response

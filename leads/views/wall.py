@@ -2,7 +2,8 @@
 
 Three answers, none of which ever involves a session, a login page or an error page:
 - `/wall/<token>/` — the whole display (first picture rendered on the server);
-- `/wall/<token>/events?after=&seen=` — the live token, polled every two seconds;
+- `/wall/<token>/events?after=&seen=[&ticket=]` — the live token, polled every second (a
+  poll with a good ticket is answered by `leads.live_lane`; this view hands tickets out);
 - `/wall/<token>/snapshot` — the `wall-content` region, fetched when the token moves.
 
 A revoked link answers 410 and an unknown one 404, each with a JSON body that says so
@@ -27,10 +28,10 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET
 
 from leads.events import current_token
+from leads.live_lane import TICKET_HEADER, issue_ticket, token_answer, wall_scope
 from leads.models import WallLink, hash_wall_token
 from leads.sources import get_source
 from leads.sources.errors import SourceError
-from leads.views.live import token_answer
 from leads.wall import cached_snapshot, present
 
 ROTATE_SECONDS = 20
@@ -92,6 +93,8 @@ def wall_page(request: HttpRequest, token: str) -> HttpResponse:
         "link": link,
         "token": token,
         "live": live,
+        "ticket": issue_ticket(wall_scope(token), request),
+        "poll_ms": getattr(settings, "LIVE_POLL_MS", 1000),
         "rotate_seconds": ROTATE_SECONDS if link.rotate else 0,
         **_content(link),
     }
@@ -106,7 +109,9 @@ def wall_events(request: HttpRequest, token: str) -> HttpResponse:
     if link is None or link.is_revoked:
         return _gone(request, link, json=True)
     _mark_seen(link)
-    return token_answer(request, current_token())
+    response = token_answer(request, current_token())
+    response[TICKET_HEADER] = issue_ticket(wall_scope(token), request)
+    return response
 
 
 @require_GET

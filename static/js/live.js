@@ -1,6 +1,8 @@
 // Live updates for signed-in screens (loaded by base.html on every page).
 //
-// Polls /live/events every 2 s with the page's token. When the token moves, it dispatches
+// Polls /live/events every second (data-poll-ms) with the page's token and ticket: the ticket
+// lets the server answer from memory without reading the session (leads/live_lane.py); when
+// it lapses the server checks the session and sends a new one in X-Live-Ticket. When the token moves, it dispatches
 // `leads-changed` on <body>; refreshable regions carry
 //   hx-trigger="leads-changed from:body"
 // and re-fetch themselves. The status line in the header says "Updated HH:MM:SS", or
@@ -15,7 +17,7 @@
 (function () {
   "use strict";
 
-  var POLL_MS = 2000;
+  var POLL_MS = 1000;  // replaced by the page's data-poll-ms below
   var HIDDEN_POLL_MS = 15000;
   var MAX_BACKOFF_MS = 15000;
   var REQUEST_TIMEOUT_MS = 8000;
@@ -123,6 +125,8 @@
   if (!statusEl || !statusEl.dataset.url) return;
   statusEl.hidden = false; // the page is live only now that this script runs
   var url = statusEl.dataset.url;
+  POLL_MS = parseInt(statusEl.dataset.pollMs || "", 10) || POLL_MS;
+  var ticket = statusEl.dataset.ticket || "";
   var last = statusEl.dataset.last || "";
   var seen = statusEl.dataset.seen || "";
   var failures = 0;
@@ -161,12 +165,15 @@
     if (signedOut) return;
     var controller = new AbortController();
     var abort = setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS);
-    fetch(url + "?after=" + encodeURIComponent(last) + "&seen=" + encodeURIComponent(seen), {
+    var query = "?after=" + encodeURIComponent(last) + "&seen=" + encodeURIComponent(seen) +
+      "&ticket=" + encodeURIComponent(ticket);
+    fetch(url + query, {
       cache: "no-store",
       credentials: "same-origin",
       headers: { "Accept": "application/json" },
       signal: controller.signal
     }).then(function (response) {
+      ticket = response.headers.get("X-Live-Ticket") || ticket;
       if (response.status === 204) return ok(false);
       if (response.status === 401 || response.status === 403) {
         signedOut = true;

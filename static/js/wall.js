@@ -1,6 +1,8 @@
 // The office wall: keeps itself up to date, forever, without anyone touching it.
-// - polls the link's events every 2 s; fetches a new picture when something changed (and
-//   every 30 s anyway, since "waiting" and ages move with the clock alone)
+// - polls the link's events every second (data-poll-ms) with its ticket, which lets the
+//   server answer from memory (leads/live_lane.py) and is renewed through X-Live-Ticket;
+//   fetches a new picture when something changed (and every 30 s anyway, since "waiting"
+//   and ages move with the clock alone)
 // - on any failure keeps the last good picture, says "Stale since HH:MM" after 10 s without
 //   an answer, and retries with backoff (at most 8 s apart) until the server is back
 // - blanks the screen only when the server says the link is revoked or unknown (a JSON body
@@ -15,7 +17,7 @@
   var snapshotUrl = body.dataset.snapshotUrl;
   if (!eventsUrl || !snapshotUrl) return;
 
-  var POLL_MS = 2000;
+  var POLL_MS = parseInt(body.dataset.pollMs || "", 10) || 1000;
   var MAX_BACKOFF_MS = 8000;
   var STALE_AFTER_MS = 10000;
   var REFRESH_EVERY_MS = 30000;
@@ -23,6 +25,7 @@
 
   var last = body.dataset.last || "";
   var seen = body.dataset.seen || "";
+  var ticket = body.dataset.ticket || "";
   var lastOk = Date.now();
   var lastPicture = Date.now();
   var failures = 0;
@@ -159,8 +162,10 @@
 
   function poll() {
     if (stopped) return;
-    var url = eventsUrl + "?after=" + encodeURIComponent(last) + "&seen=" + encodeURIComponent(seen);
+    var url = eventsUrl + "?after=" + encodeURIComponent(last) + "&seen=" + encodeURIComponent(seen) +
+      "&ticket=" + encodeURIComponent(ticket);
     withTimeout(url).then(function (response) {
+      ticket = response.headers.get("X-Live-Ticket") || ticket;
       return isGoneAnswer(response).then(function (gone) {
         if (gone) { blank(); return; }
         if (response.status === 204) return afterAnswer(false);

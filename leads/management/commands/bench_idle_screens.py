@@ -4,7 +4,8 @@ Starts the dashboard as separate server processes — gunicorn as `bash dev.sh p
 (3 workers × 4 threads, without the access log), or `--server django` for Django's threaded
 server — against a throwaway, migrated database with production settings, signs in once,
 then simulates N open screens, each polling `/live/events` every two seconds as
-static/js/live.js does (a signed-in session, a keep-alive connection, 204 when unchanged).
+static/js/live.js does (a signed-in session and its live ticket, a keep-alive connection,
+204 when unchanged).
 After a warm-up it reads the server processes' CPU time from /proc/<pid>/stat and their
 memory from /proc/<pid>/status and smaps_rollup.
 
@@ -119,9 +120,12 @@ async def _screen(
             started = time.monotonic()
             try:
                 response = await client.get("/live/events", params=params, headers=headers)
+                # The view renews the screen's ticket (see leads/live_lane.py), as live.js keeps it.
+                ticket = response.headers.get("X-Live-Ticket", params.get("ticket", ""))
                 if response.status_code == 200:
                     token = response.json()  # the page's first poll, or a change
                     params = {"after": token["last"], "seen": token["seen"]}
+                params["ticket"] = ticket
                 failed = response.status_code not in (200, 204)
             except (httpx.HTTPError, ValueError):
                 response, failed = None, True
