@@ -80,7 +80,9 @@ def test_the_searched_sorted_table_costs_the_same_queries_at_5_and_1500_rows(
     manager_client: Client, django_assert_max_num_queries, rows: int
 ) -> None:
     many_leads(make_group(), rows)
-    with django_assert_max_num_queries(13):
+    # 13 before issue 16 (one of them slack), then +1 the page's owners, +1 their follow-ups
+    # and +1 who a manager may bulk-assign to.
+    with django_assert_max_num_queries(15):
         response = manager_client.get(
             TABLE, {"status": "new", "q": "price", "sort": "contact_name", "page": 2}
         )
