@@ -57,6 +57,8 @@ def next_owner(group_id: uuid.UUID) -> Any | None:
 
 def auto_assign(lead_id: uuid.UUID, group_id: uuid.UUID) -> Any | None:
     """Give a new lead to its group's next rep (when the group has a rule); who got it."""
+    if not AutoAssignRule.objects.filter(group_id=group_id).exists():
+        return None  # most groups: one indexed read, no transaction of our own
     with transaction.atomic():
         owner = next_owner(group_id)
         if owner is None:

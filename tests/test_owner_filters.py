@@ -165,3 +165,55 @@ def test_the_activity_log_names_each_leads_owner(rick: User, leads: dict[str, Le
     page = signed_in(rick).get(ACTIVITY).content.decode()
     assert '<td><span dir="auto">Rick</span></td>' in page
     assert '<td><span class="muted">unassigned</span></td>' in page
+
+
+# --- managers' bulk assignment from the table -----------------------------------------------
+
+
+def test_a_manager_assigns_the_ticked_leads_in_bulk(
+    mona: User, rita: User, leads: dict[str, Lead]
+) -> None:
+    client = signed_in(mona)
+    page = client.get(TABLE).content.decode()
+    assert 'name="action" value="assign"' in page and f'<option value="{rita.pk}">Rita' in page
+    ticked = [str(leads["ricks"].id), str(leads["nobodys"].id), str(leads["ritas"].id)]
+    response = client.post(
+        "/leads/bulk/",
+        {"action": "assign", "owner": str(rita.pk), "lead": ticked, "query": ""},
+        follow=True,
+    )
+    assert "2 assigned to Rita (1 already were)." in response.content.decode()
+    owners = assignments.owners_of(leads[name].id for name in leads)
+    assert {owner.label for owner in owners.values()} == {"Rita"} and len(owners) == 3
+
+
+def test_a_manager_unassigns_in_bulk(mona: User, leads: dict[str, Lead]) -> None:
+    ticked = [str(leads["ricks"].id), str(leads["ritas"].id)]
+    signed_in(mona).post(
+        "/leads/bulk/", {"action": "assign", "owner": "", "lead": ticked, "query": ""}
+    )
+    assert assignments.owners_of(leads[name].id for name in leads) == {}
+
+
+def test_bulk_assignment_refuses_someone_who_cannot_own_leads(
+    mona: User, leads: dict[str, Lead]
+) -> None:
+    viewer = person("vera", "viewer", "Vera")
+    response = signed_in(mona).post(
+        "/leads/bulk/",
+        {"action": "assign", "owner": str(viewer.pk), "lead": [str(leads["nobodys"].id)]},
+        follow=True,
+    )
+    assert "active reps and managers only" in response.content.decode()
+    assert assignments.owner_of(leads["nobodys"].id) is None
+
+
+def test_a_rep_cannot_assign_in_bulk(rick: User, rita: User, leads: dict[str, Lead]) -> None:
+    client = signed_in(rick)
+    assert 'value="assign"' not in client.get(TABLE).content.decode()
+    response = client.post(
+        "/leads/bulk/",
+        {"action": "assign", "owner": str(rick.pk), "lead": [str(leads["nobodys"].id)]},
+    )
+    assert response.status_code == 403
+    assert assignments.owner_of(leads["nobodys"].id) is None

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from leads.assignments import assignable_users, lead_bulk_assign, user_label
 from leads.detection import clean_text
 from leads.filters import MAX_IDS_IN_URL
 from leads.pipeline import Status, can_transition, is_status, refusal_reason
@@ -146,8 +147,8 @@ def leads_bulk(request: HttpRequest) -> HttpResponse:
             request, "leads/refused.html", {"what": "Bulk actions", "reason": refused}, status=403
         )
     action = request.POST.get("action")
-    if action not in {"status", "add_to_group"}:
-        messages.error(request, "Choose an action: change status or add to a custom group.")
+    if action not in {"status", "add_to_group", "assign"}:
+        messages.error(request, "Choose an action: change status, add to a custom group or assign.")
         return back
     across = request.POST.get("select_across") == "1"
     try:
@@ -175,6 +176,8 @@ def leads_bulk(request: HttpRequest) -> HttpResponse:
             _report_status_change(
                 request, outcome, Status(target), table_request.capabilities.max_ids
             )
+        elif action == "assign":
+            _assign(request, ids)
         else:
             _add_to_group(request, source, ids)
     except NotFound as missing:
@@ -183,6 +186,20 @@ def leads_bulk(request: HttpRequest) -> HttpResponse:
         # Raised only before anything reached the source (a lost answer is read back).
         messages.error(request, f"Nothing was changed: {error.detail}")
     return back
+
+
+def _assign(request: HttpRequest, ids: list[uuid.UUID]) -> None:
+    """Give the leads to one person (or to nobody), whoever had them: a manager's call."""
+    raw = request.POST.get("owner", "")
+    owner = assignable_users().filter(pk=int(raw)).first() if raw.isdigit() else None
+    if raw and owner is None:
+        messages.error(request, "Leads can be assigned to active reps and managers only.")
+        return
+    changed = lead_bulk_assign(ids, owner, request.user)
+    who = user_label(owner) if owner is not None else "nobody"
+    kept = len(ids) - changed
+    already = f" ({kept} already were)" if kept else ""
+    messages.success(request, f"{changed} assigned to {who}{already}.")
 
 
 def _add_to_group(request: HttpRequest, source: LeadSource, ids: list[uuid.UUID]) -> None:

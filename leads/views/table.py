@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
-from leads.assignments import owners_of, owns_leads
+from leads.assignments import assignable_users, owners_of, owns_leads
 from leads.exports import EXPORT_MAX_ROWS
 from leads.filters import (
     OWNER_MINE,
@@ -177,6 +177,7 @@ def _table_context(request: HttpRequest, source: LeadSource) -> dict[str, Any]:
         "bulk_refusal": refused_bulk,
         "bulk_targets": [{"status": t, "sources": sources_of(t)} for t in targets],
         "custom_groups": source.list_custom_groups() if not refused_bulk else (),
+        "assignable": assignable_users() if not refused_bulk else (),
         "export_refusal": export_refusal(request, capabilities),
         "export_max_rows": EXPORT_MAX_ROWS,
         "filter_query": filter_query.urlencode(),
