@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run the leads dashboard.
 #   bash dev.sh serve   # virtualenv, migrate SQLite, demo data, start on http://127.0.0.1:8000
-#   bash dev.sh test    # virtualenv, then the whole test suite (DATABASE_URL picks the database)
+#   bash dev.sh test    # virtualenv, lint, types, then the whole test suite (DATABASE_URL picks the database)
 #   bash dev.sh bench [--quick] [bench_all options]   # the benchmarks, never in the test suite
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -79,6 +79,8 @@ case "$cmd" in
     ensure_venv
     export DJANGO_DEBUG=${DJANGO_DEBUG:-off}
     "$VENV/bin/python" -m ruff check .
+    # Types over leads/ and dashboard/ (django-stubs; configuration in pyproject.toml).
+    "$VENV/bin/python" -m mypy
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   bench)

@@ -150,7 +150,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# (None in the test settings: nothing is collected there.)
+STATIC_ROOT: Path | None = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # Production serves hashed, compressed files (collected by `bash dev.sh prod`) through
 # WhiteNoise, cached forever by browsers; development serves the files as they are.
 STORAGES = {
@@ -206,7 +207,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "leads.views.security.csrf_failure"
 
 # No inline scripts or styles anywhere: behaviour lives in static/js, so this policy holds.
-SECURE_CSP = {
+SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],

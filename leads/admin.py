@@ -57,7 +57,7 @@ class StatusChangeInline(admin.TabularInline):
     model = LeadStatusChange
     extra = 0
     can_delete = False
-    fields = ["changed_at", "from_status", "to_status", "actor_kind", "actor_label", "reason"]
+    fields = ("changed_at", "from_status", "to_status", "actor_kind", "actor_label", "reason")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -120,6 +120,7 @@ def lead_assign(
     try:
         with transaction.atomic():
             if expected_owner_id is None:
+                assert owner is not None  # unassigning a lead nobody owns returned above
                 LeadAssignment.objects.create(
                     lead_id=lead_id, owner=owner, assigned_at=now, assigned_by=by
                 )
@@ -184,8 +185,8 @@ def lead_bulk_assign(
     return len(changed)
 
 
-def owns_leads(user_id: int) -> bool:
-    """Whether the person owns any lead (one indexed lookup)."""
+def owns_leads(user_id: int | None) -> bool:
+    """Whether the person owns any lead (one indexed lookup; nobody signed in owns none)."""
     return LeadAssignment.objects.filter(owner_id=user_id).exists()
 
 

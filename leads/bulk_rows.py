@@ -27,7 +27,8 @@ def insert_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Seque
     """Insert `rows` (values for `columns`, model field names) into `model`'s table."""
     fields = [model._meta.get_field(name) for name in columns]
     table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)  # type: ignore[union-attr]
+    # Callers name the model's own columns, never a reverse relation: each has a `column`.
+    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)  # type: ignore[union-attr, arg-type]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             _copy(cursor, table, names, fields, rows)

@@ -36,7 +36,8 @@ def leads_matching(
     if status:
         leads = leads.filter(lead_status=status)
     if source_group_id:
-        leads = leads.filter(source_group_id=source_group_id)
+        # The plugin wants a UUID; Django's UUIDField takes its text form as well.
+        leads = leads.filter(source_group_id=source_group_id)  # type: ignore[misc]
     needle = search_needle(search or "")
     if needle:
         leads = leads.filter(search_text__contains=needle)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django_htmx.http import HttpResponseClientRedirect
@@ -126,10 +126,11 @@ def forbidden(request: HttpRequest, needed: str) -> HttpResponse:
 
 def not_signed_in(request: HttpRequest) -> HttpResponse:
     """The answer for a request without a session: the login page, however it was asked."""
-    if getattr(request, "htmx", False):
+    htmx = getattr(request, "htmx", None)
+    if htmx:
         # A redirect would be followed inside the XHR and the login form swapped into a
         # region; send the whole tab to the login page instead, back here afterwards.
-        current = request.htmx.current_url_abs_path or request.get_full_path()
+        current = htmx.current_url_abs_path or request.get_full_path()
         return HttpResponseClientRedirect(redirect_to_login(current).url)
     if "application/json" in request.headers.get("Accept", ""):
         return JsonResponse({"detail": "Not signed in."}, status=401)
@@ -138,14 +139,14 @@ def not_signed_in(request: HttpRequest) -> HttpResponse:
 
 def role_required(
     role: str,
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """A view decorator: sign-in required, then at least `role`, else a clear 403."""
     if role not in ROLES:
         raise ValueError(f"Unknown role: {role!r}")
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return not_signed_in(request)
             # Every active user is at least a viewer: the polls skip the groups query.

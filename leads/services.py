@@ -8,6 +8,7 @@ of leads: lock and read the rows, one UPDATE, one INSERT of history.
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -71,7 +72,7 @@ class Actor:
         return cls(kind=ActorKind.SYSTEM, label=label)
 
     def history_row(
-        self, lead_id: uuid.UUID, from_status: str, to_status: str, reason: str, now: object
+        self, lead_id: uuid.UUID, from_status: str, to_status: str, reason: str, now: datetime
     ) -> LeadStatusChange:
         return LeadStatusChange(
             lead_id=lead_id,
@@ -119,11 +120,12 @@ def lead_change_status(
                 lead_status=target, updated_at=now
             )
             if moved:
-                actor.history_row(lead_id, current, target, reason, now).save()
+                actor.history_row(uuid.UUID(str(lead_id)), current, target, reason, now).save()
                 # In the same transaction: screens hear of the move exactly when it commits.
                 announce_status_changed(uuid.UUID(str(lead_id)))
                 return Lead.objects.select_related("source_group").get(pk=lead_id)
         # Another writer won between our read and our UPDATE: judge again from its result.
+    assert current is not None  # only a lost compare-and-set, on a lead that exists, gets here
     raise InvalidTransition(current, target)
 
 

@@ -135,7 +135,7 @@ def _counting_sql() -> str:
         f"(SELECT {qn(field.column)} FROM {keys} WHERE {keys}.id = {usage}.api_key_id) "  # noqa: S608
         f"AS {qn(field.column)}"
         for field in ApiKey._meta.concrete_fields
-        if not field.primary_key
+        if not field.primary_key and field.column is not None  # always: concrete means a column
     )
     return (
         f"INSERT INTO {usage} (api_key_id, window_start, count, last_used_at) "  # noqa: S608

@@ -6,7 +6,7 @@ so the dashboard behaves the same whichever source it reads.
 """
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 from django.db import connection
@@ -238,7 +238,8 @@ class LocalSource:
         ]
         if query.status is None:
             subsets.append((leads, cap))
-        parts, params = [], []
+        parts: list[str] = []
+        params: list[Any] = []
         for subset, limit in subsets:
             sql, subset_params = subset.values("pk")[: limit + 1].query.sql_with_params()
             # ORM-compiled SQL with its own parameters: nothing user-written is spliced in.
@@ -446,6 +447,6 @@ class LocalSource:
         )
 
 
-def _encoded(parts: Iterator[str]) -> Iterator[bytes]:
+def _encoded(parts: Iterator[str]) -> Generator[bytes, None, None]:  # closable: ByteChunks
     for part in parts:
         yield part.encode()

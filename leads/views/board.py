@@ -133,8 +133,8 @@ def read_board_request(data: QueryDict, source: LeadSource, user: Any = None) ->
     col = Status(col_raw) if is_status(col_raw) else STATUSES[0]
     params = QueryDict(mutable=True)
     for key in FILTER_KEYS:
-        if data.get(key):
-            params[key] = data[key]
+        if value := data.get(key):
+            params[key] = value
     for status, count in shown.items():
         if count != PAGE:
             params[shown_key(status)] = str(count)
@@ -166,8 +166,8 @@ def _with(params: QueryDict, **changes: str | None) -> str:
 def _filters_only(params: QueryDict) -> str:
     query = QueryDict(mutable=True)
     for key in FILTER_KEYS:
-        if params.get(key):
-            query[key] = params[key]
+        if value := params.get(key):
+            query[key] = value
     return query.urlencode()
 
 

@@ -30,7 +30,7 @@ from leads.sources.errors import (
 from leads.sources.records import LeadDetail, Reciprocity
 from leads.timeline import lead_timeline
 from leads.views import board
-from leads.views.rendering import render_region
+from leads.views.rendering import HtmxHttpRequest, render_region
 from leads.waiting import short_age
 
 REGIONS = ("lead-panel", "reciprocity")
@@ -135,7 +135,7 @@ def _moved_text(moved: LeadDetail, target: str) -> str:
 
 @role_required(REP)
 @require_POST
-def lead_change_status(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
+def lead_change_status(request: HtmxHttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     """Move one lead; stale or invalid moves are refused, naming the status it really has.
 
     The panel, the board's card buttons and the board's drag-and-drop all post here. An

@@ -32,7 +32,7 @@ class KeywordsField(forms.CharField):
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)  # type: ignore[arg-type]
 
-    def clean(self, value: object) -> list[str]:  # type: ignore[override]
+    def clean(self, value: object) -> list[str]:
         text = super().clean(value) or ""
         keywords = clean_keywords(text.splitlines())
         too_long = [k for k in keywords if len(k) > MAX_KEYWORD_LENGTH]

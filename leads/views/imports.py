@@ -12,7 +12,7 @@ from leads.roles import MANAGER, role_required
 
 
 class GroupChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: MonitoredGroup) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: MonitoredGroup) -> str:
         return f"{obj.name} ({obj.wa_group_id}, session {obj.session.name})"
 
 

@@ -8,7 +8,7 @@ redirect back to the lead.
 import uuid
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
@@ -20,6 +20,7 @@ from leads.follow_ups import BadDueTime, lead_set_follow_up, parse_due
 from leads.roles import MANAGER, REP, role_required
 from leads.sources import get_source
 from leads.views import detail
+from leads.views.rendering import HtmxHttpRequest
 from leads.waiting import short_age
 
 
@@ -30,7 +31,7 @@ def _refusal(refused: OwnerChanged, verb: str) -> str:
     return f"Not {verb}: {owner.label} took it {short_age(owner.since)} ago."
 
 
-def _answer(request: HttpRequest, lead_id: uuid.UUID, event: str = "") -> HttpResponse:
+def _answer(request: HtmxHttpRequest, lead_id: uuid.UUID, event: str = "") -> HttpResponse:
     if request.htmx:
         source = get_source()
         response = detail.render_lead(request, source, detail.load_lead(source, lead_id))
@@ -46,7 +47,7 @@ def _optional_user_id(raw: str) -> int | None:
 
 @role_required(REP)
 @require_POST
-def lead_take(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
+def lead_take(request: HtmxHttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     """ "Take it": the rep becomes the owner, unless someone else took it first."""
     detail.load_lead(get_source(), lead_id)  # 404 for a lead that does not exist
     try:
@@ -59,7 +60,7 @@ def lead_take(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
 
 @role_required(MANAGER)
 @require_POST
-def lead_assign(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
+def lead_assign(request: HtmxHttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     """A manager gives the lead to a rep (or to nobody), if its owner is still the one shown."""
     try:
         owner_id = _optional_user_id(request.POST.get("owner", ""))
@@ -83,7 +84,7 @@ def lead_assign(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
 
 @role_required(REP)
 @require_POST
-def lead_note(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
+def lead_note(request: HtmxHttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     """Add a plain-text note to the lead's timeline."""
     text = clean_text(request.POST.get("text", ""))
     detail.load_lead(get_source(), lead_id)
@@ -97,7 +98,7 @@ def lead_note(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
 
 @role_required(REP)
 @require_POST
-def lead_follow_up(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
+def lead_follow_up(request: HtmxHttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     """Set when to get back to the lead (`action=clear` removes it); from the page or a card."""
     detail.load_lead(get_source(), lead_id)
     try:

@@ -8,6 +8,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
+from django_htmx.middleware import HtmxDetails
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request as views see it: django-htmx's middleware (on for every view) adds `htmx`."""
+
+    htmx: HtmxDetails
 
 
 def htmx_region(request: HttpRequest, regions: Collection[str]) -> str | None:

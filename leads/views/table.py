@@ -84,7 +84,7 @@ def with_default_owner(request: HttpRequest) -> QueryDict:
     A rep's day starts from their own leads; "Everyone's" (`owner=`) is one choice away. A
     rep who owns none yet starts from everyone's, where the leads to take are.
     """
-    data = request.GET
+    data: QueryDict = request.GET
     if "owner" not in data and user_role(request.user) == REP and owns_leads(request.user.pk):
         data = data.copy()
         data["owner"] = OWNER_MINE

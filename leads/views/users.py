@@ -6,6 +6,8 @@ Superusers are always managers. The rules on who may change whom (not oneself, a
 only by a superuser, never the last manager) are in `leads.people`.
 """
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -37,7 +39,9 @@ def _render(
     request: HttpRequest, new_user_form: NewUserForm | None = None, status: int = 200
 ) -> HttpResponse:
     users = get_user_model().objects.order_by("username").prefetch_related("groups")
-    rows = [{"user": user, "role": user_role(user) or VIEWER} for user in users]
+    rows: list[dict[str, Any]] = [
+        {"user": user, "role": user_role(user) or VIEWER} for user in users
+    ]
     for row in rows:
         # Inactive users have no role to act with, but the page shows the one they would get.
         if not row["user"].is_active:

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.core.management import call_command, get_commands
@@ -151,7 +152,7 @@ def _bench_list(client: Client, runs: int) -> list[BenchRow]:
         rows.append(row(f"API {floor_label} ({statements} SQL)", "ms", floor))
     for label, params in variants:
         params = {name: value for name, value in params.items() if value is not None}
-        samples, statements = timed_requests(lambda p=params: client.get("/api/v2/leads", p), runs)
+        samples, statements = timed_requests(partial(client.get, "/api/v2/leads", params), runs)
         rows.append(row(f"API {label} ({statements} SQL)", "ms", samples, floor_label, floor))
     export_runs = max(3, runs // 10)
     samples, statements = timed_requests(

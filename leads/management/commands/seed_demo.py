@@ -303,7 +303,7 @@ class Command(BaseCommand):
         lead_id = uuid.uuid5(DEMO_NAMESPACE, f"lead-{index}")
         path = [] if still_new(rng, age) else pipeline_walk(rng)
         history, updated = history_rows(rng, lead_id, path, detected, now)
-        row = (
+        row: tuple[Any, ...] = (
             lead_id,
             group.id,
             f"{digits}@lid" if hidden else f"{digits}@c.us",
