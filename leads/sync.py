@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Literal, TypeVar
 
 from django.db import IntegrityError, transaction
@@ -342,13 +343,13 @@ def sync_moltflow(
     summary = SyncSummary()
     offset = 0
     while True:
-        page = patiently(lambda at=offset: source.fresh_page(offset=at, limit=page_size))
+        page = patiently(partial(source.fresh_page, offset=offset, limit=page_size))
         summary.pages += 1
         for row in page.rows:
             record: LeadRecord = row
             if details:
                 try:
-                    record = patiently(lambda lead_id=row.id: source.fresh_lead(lead_id))
+                    record = patiently(partial(source.fresh_lead, row.id))
                 except NotFound:  # deleted upstream since the page was read
                     summary.count("skipped")
                     continue

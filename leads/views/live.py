@@ -21,6 +21,8 @@ from leads.roles import VIEWER, role_required
 @role_required(VIEWER)
 def live_events(request: HttpRequest) -> HttpResponse:
     """The live token for signed-in screens (401 JSON when the session has ended)."""
+    user_id = request.user.pk
+    assert user_id is not None  # role_required lets only signed-in people in
     response = token_answer(request, current_token())
-    response[TICKET_HEADER] = issue_ticket(user_scope(request.user.pk), request)
+    response[TICKET_HEADER] = issue_ticket(user_scope(user_id), request)
     return response

@@ -105,7 +105,12 @@ def templates_page(request: HttpRequest) -> HttpResponse:
     form = TemplateForm()
     status = 200
     if request.method == "POST":
-        existing = MessageTemplate.objects.filter(pk=request.POST.get("id") or None).first()
+        template_id = request.POST.get("id", "")
+        existing = (
+            MessageTemplate.objects.filter(pk=int(template_id)).first()
+            if template_id.isdigit()
+            else None
+        )
         form = TemplateForm(request.POST, instance=existing)
         if form.is_valid():
             template = form.save(commit=False)

@@ -313,7 +313,9 @@ class ScreensBench:
                 )
                 if lead is None:
                     raise CommandError("No new lead left to move.")
+            assert lead is not None  # chosen on the first move
             target = path[move % len(path)]
+            args: list[str | int]
             if options["screen"] == "board":
                 watch, args = WATCH_BOARD, [str(lead.id), str(target)]
             else:
