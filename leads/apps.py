@@ -14,6 +14,6 @@ class LeadsConfig(AppConfig):
             checks,  # noqa: F401  (registers the system checks)
             live,  # noqa: F401  (the sign-in and sign-out signals)
         )
-        from leads.totals import restore_sqlite_triggers
+        from leads.totals import settle_sqlite_totals
 
-        post_migrate.connect(restore_sqlite_triggers, sender=self)
+        post_migrate.connect(settle_sqlite_totals, sender=self)

@@ -61,9 +61,12 @@ def reconcile_totals() -> dict[Key, tuple[int, int]]:
         }
         LeadTotal.objects.exclude(total__gt=0).delete()
         for (group_id, status), (_, n) in wrong.items():
-            LeadTotal.objects.update_or_create(
-                group_id=group_id, status=status, defaults={"total": n}
-            )
+            if n:
+                LeadTotal.objects.update_or_create(
+                    group_id=group_id, status=status, defaults={"total": n}
+                )
+            else:  # a key with no leads left keeps no row
+                LeadTotal.objects.filter(group_id=group_id, status=status).delete()
     return wrong
 
 
@@ -74,24 +77,27 @@ SQLITE_TRIGGERS = (
 )
 
 
-def restore_sqlite_triggers(using: str = "default", **_signal: object) -> bool:
-    """Put back the SQLite triggers a table rebuild dropped; True when it had to.
+def settle_sqlite_totals(using: str = "default", **_signal: object) -> bool:
+    """After every `migrate` or `flush` on SQLite: the triggers in place, the totals exact.
 
-    SQLite migrations that add or alter a column of `leads_lead` rebuild the table, and the
-    triggers go with the old one. Run after every `migrate` (the `post_migrate` signal): when
-    any trigger is missing it installs them all and reconciles the totals, so leads written
-    while they were gone are counted again. PostgreSQL keeps its triggers through ALTER TABLE.
+    Both commands send `post_migrate`, and on SQLite each can leave the totals wrong:
+    - a migration that adds or alters a column of `leads_lead` rebuilds the table, and the
+      triggers go with the old one: they are put back (True is returned when they were);
+    - `flush` (which the test runner calls between transactional tests) empties the tables
+      with one DELETE each, so the delete trigger counts the removed leads into a totals table
+      that may already be empty: negative totals.
+    A reconcile afterwards (one grouped count) makes them exact either way. PostgreSQL keeps
+    its triggers through ALTER TABLE, and its flush is a TRUNCATE, which fires no row trigger.
     """
     database = connections[using]
     if database.vendor != "sqlite" or "leads_leadtotal" not in database.introspection.table_names():
         return False
     with database.cursor() as cursor:
         cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        present = {name for (name,) in cursor.fetchall()}
-        if present.issuperset(SQLITE_TRIGGERS):
-            return False
-        with transaction.atomic(using=using):
-            for statement in SQLITE_UNINSTALL + SQLITE_INSTALL:
-                cursor.execute(statement)
+        missing = not {name for (name,) in cursor.fetchall()}.issuperset(SQLITE_TRIGGERS)
+        if missing:
+            with transaction.atomic(using=using):
+                for statement in SQLITE_UNINSTALL + SQLITE_INSTALL:
+                    cursor.execute(statement)
     reconcile_totals()
-    return True
+    return missing
