@@ -46,10 +46,12 @@ ensure_venv() {
     rm -rf "$VENV"
     "$python" -m venv "$VENV"
   fi
-  local stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+  local stamp="$VENV/.installed-$(cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+    # The whole tree, every package pinned with its hashes (requirements.lock, from
+    # `bash dev.sh lock`); then this project itself, which brings nothing more.
+    "$VENV/bin/python" -m pip install --quiet --require-hashes -r requirements.lock
+    "$VENV/bin/python" -m pip install --quiet --no-deps -e .
     rm -f "$VENV"/.installed-*
     touch "$stamp"
   fi
@@ -99,6 +101,14 @@ case "$cmd" in
     "$VENV/bin/python" manage.py migrate --noinput --verbosity 0
     "$VENV/bin/python" manage.py bench_all "$@"
     ;;
+  lock)
+    # Re-pin the whole dependency tree with hashes after changing pyproject.toml's pins.
+    ensure_venv
+    "$VENV/bin/python" -m pip install --quiet uv==0.13.9
+    "$VENV/bin/python" -m uv pip compile pyproject.toml --extra dev --generate-hashes \
+      --python-version 3.12 --quiet -o requirements.lock
+    echo "requirements.lock written; commit it with pyproject.toml."
+    ;;
   prod)
     # The way it runs on a server: settings from the environment (DJANGO_SECRET_KEY,
     # DATABASE_URL, DJANGO_ALLOWED_HOSTS, ...), gunicorn with several workers, hashed static
@@ -116,7 +126,7 @@ case "$cmd" in
       --config dashboard/gunicorn.conf.py --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
     ;;
   *)
-    echo "usage: bash dev.sh serve [ADDR:PORT] | test [pytest args] | bench [--quick] | prod [ADDR:PORT]" >&2
+    echo "usage: bash dev.sh serve [ADDR:PORT] | test [pytest args] | bench [--quick] | prod [ADDR:PORT] | lock" >&2
     exit 2
     ;;
 esac
