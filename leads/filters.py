@@ -39,7 +39,6 @@ class LeadFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(
         label="Search",
-        method="filter_search",
         widget=forms.TextInput(
             attrs={
                 "type": "search",
@@ -91,11 +90,6 @@ class LeadFilter(django_filters.FilterSet):
         super().__init__(data, queryset=Lead.objects.none(), **kwargs)
         # The groups come from the source, so the choices are only known per request.
         self.filters["group"].extra["choices"] = list(group_choices)
-
-    def filter_search(self, queryset: Any, name: str, value: str) -> Any:
-        """Same matching as the API's `search`: casefolded substring of name, phone, keyword."""
-        needle = value.strip().casefold()
-        return queryset.filter(search_text__contains=needle) if needle else queryset
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,6 @@ class LeadTable(tables.Table):
 
     class Meta:
         orderable = False  # the source sorts; the page builds the header links (see headers())
-        template_name = "django_tables2/table.html"
 
     def render_contact(self, record: LeadRecord) -> SafeString:
         url = reverse("leads:detail", args=[record.id])
