@@ -5,29 +5,13 @@ indexed query after the session check: 204 with no body when the token is the sa
 `{"last", "seen", "server_time"}`. The screen then re-reads its own regions.
 """
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from leads.events import LiveToken, current_token
+from leads.events import current_token
 from leads.roles import VIEWER, role_required
-
-
-def _int(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw is not None else None
-    except ValueError:
-        return None
-
-
-def token_answer(request: HttpRequest, token: LiveToken) -> HttpResponse:
-    """204 when the caller's `after`/`seen` match `token`, else the token as JSON."""
-    if _int(request.GET.get("after")) == token.last and _int(request.GET.get("seen")) == token.seen:
-        return HttpResponse(status=204)
-    return JsonResponse(
-        {"last": token.last, "seen": token.seen, "server_time": timezone.now().isoformat()}
-    )
+from leads.views.shared import token_answer
 
 
 @require_GET

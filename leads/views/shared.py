@@ -1,13 +1,16 @@
 """What several pages read from a request: the leads table's filtered set, and who may act on it.
 
 The table shows the set, bulk actions change it and exports download it: all three parse the
-same query string the same way, from here. Views import this module, never each other.
+same query string the same way, from here. Signed-in screens and the wall answer a live poll
+the same way too. Views import this module, never each other.
 """
 
 from dataclasses import dataclass, replace
 
-from django.http import HttpRequest, QueryDict
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.utils import timezone
 
+from leads.events import LiveToken
 from leads.filters import LeadFilter, TableState, lead_query, table_state
 from leads.pipeline import Status
 from leads.roles import can
@@ -64,3 +67,19 @@ def plan_refusal(capabilities: Capabilities) -> str:
 def matching_total(counts: dict[Status, int], status: Status | None) -> int:
     """How many leads match: the counts per status ignore the status filter, so pick it."""
     return counts.get(status, 0) if status else sum(counts.values())
+
+
+def _int(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def token_answer(request: HttpRequest, token: LiveToken) -> HttpResponse:
+    """204 when the caller's `after`/`seen` match `token`, else the token as JSON."""
+    if _int(request.GET.get("after")) == token.last and _int(request.GET.get("seen")) == token.seen:
+        return HttpResponse(status=204)
+    return JsonResponse(
+        {"last": token.last, "seen": token.seen, "server_time": timezone.now().isoformat()}
+    )

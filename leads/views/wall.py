@@ -30,7 +30,7 @@ from leads.events import current_token
 from leads.models import WallLink, hash_wall_token
 from leads.sources import get_source
 from leads.sources.errors import SourceError
-from leads.views.live import token_answer
+from leads.views.shared import token_answer
 from leads.wall import cached_snapshot, present
 
 ROTATE_SECONDS = 20
