@@ -124,13 +124,10 @@ class _Echo:
 def stream_csv(
     rows: Iterable[Any],
     *,
-    byte_order_mark: bool = False,
     cells: Callable[[Any], list[str]] = csv_row,
 ) -> Iterator[str]:
-    """CSV lines (RFC 4180 quoting, CRLF). The BOM helps Excel read UTF-8 (Hebrew, Arabic)."""
+    """CSV lines (RFC 4180 quoting, CRLF)."""
     writer = csv.writer(_Echo(), quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    if byte_order_mark:
-        yield "\ufeff"
     yield writer.writerow(CSV_COLUMNS)
     for lead in rows:
         yield writer.writerow(cells(lead))

@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from leads.follow_ups import DUE_CHOICES, due_window
 from leads.models import STATUS_CHOICES, Lead
-from leads.phones import search_needle
 from leads.pipeline import Status
 from leads.sources.records import SORT_KEYS, SORT_NEWEST, LeadQuery
 
@@ -44,7 +43,6 @@ class LeadFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(
         label="Search",
-        method="filter_search",
         widget=forms.TextInput(
             attrs={
                 "type": "search",
@@ -109,11 +107,6 @@ class LeadFilter(django_filters.FilterSet):
     def filter_nothing(self, queryset: Any, name: str, value: str) -> Any:
         """Owners and follow-ups are our own data: `lead_query` makes them the source's filter."""
         return queryset
-
-    def filter_search(self, queryset: Any, name: str, value: str) -> Any:
-        """Same matching as the API's `search`: casefolded substring of name, phone, keyword."""
-        needle = search_needle(value)
-        return queryset.filter(search_text__contains=needle) if needle else queryset
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,6 @@ class LeadTable(tables.Table):
 
     class Meta:
         orderable = False  # the source sorts; the page builds the header links (see headers())
-        template_name = "django_tables2/table.html"
 
     def __init__(
         self,

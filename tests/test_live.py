@@ -12,7 +12,6 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session as DjangoSession
-from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -314,14 +313,3 @@ def test_the_persons_own_request_renews_the_session(rep_client: Client, settings
 def test_sessions_last_the_configured_idle_time(settings) -> None:
     assert settings.SESSION_COOKIE_AGE == settings.DASHBOARD_SESSION_IDLE_MINUTES * 60
     assert settings.SESSION_SAVE_EVERY_REQUEST is False
-
-
-# --- The benchmark ---------------------------------------------------------------------
-
-
-def test_the_idle_screens_benchmark_reports_cpu_and_memory(capsys) -> None:
-    call_command("bench_idle_screens", screens=3, seconds=2)
-    out = capsys.readouterr().out
-    assert "errors: 0" in out
-    assert "Server CPU:" in out and "% of one core" in out
-    assert "Server memory: RSS" in out

@@ -81,7 +81,9 @@ def test_a_signed_in_browser_opening_the_wall_keeps_its_session_as_it_was(link) 
 
 def test_a_revoked_link_blanks_and_never_redirects(tv, link) -> None:
     wall, token = link
-    assert tv.get(urls(token)["events"]).status_code in (200, 204)
+    live = tv.get(urls(token)["events"])  # a screen that has seen nothing yet: the position
+    assert live.status_code == 200
+    assert set(live.json()) == {"last", "seen", "server_time"}
     wall.revoked_at = timezone.now()
     wall.save()
 

@@ -273,6 +273,3 @@ class Capabilities:
 
     def supports_sort(self, sort: str) -> bool:
         return sort in self.sorts
-
-    def supports_filters(self, query: LeadQuery) -> bool:
-        return query.filters_used() <= self.filters and self.supports_sort(query.sort)

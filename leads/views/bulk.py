@@ -21,7 +21,7 @@ from leads.sources import get_source, user_actor
 from leads.sources.base import LeadSource
 from leads.sources.errors import NotFound, SourceError
 from leads.sources.records import BulkFailure, BulkOutcome
-from leads.views.table import bulk_refusal, read_table_request
+from leads.views.shared import bulk_refusal, read_table_request
 
 # Over this many leads, the action is confirmed on its own page first.
 CONFIRM_OVER = 500

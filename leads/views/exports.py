@@ -25,7 +25,7 @@ from leads.roles import MANAGER, role_required
 from leads.sources import get_source
 from leads.sources.errors import RateLimited, SourceError, Unavailable
 from leads.sources.records import EXPORT_FORMATS, ByteChunks
-from leads.views.table import export_refusal, matching_total, read_table_request
+from leads.views.shared import export_refusal, matching_total, read_table_request
 
 # Excel reads a CSV as UTF-8 (Hebrew, Arabic) only when it starts with a byte order mark.
 UTF8_BOM = "\ufeff".encode()

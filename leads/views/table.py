@@ -1,38 +1,29 @@
 """`/leads/`: the leads table — filters, search, sort, pages, counts per status."""
 
-from dataclasses import dataclass, replace
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
-from leads.assignments import assignable_users, owners_of, owns_leads
+from leads.assignments import assignable_users, owners_of
 from leads.exports import EXPORT_MAX_ROWS
-from leads.filters import (
-    OWNER_MINE,
-    PAGE_SIZES,
-    LeadFilter,
-    TableState,
-    lead_query,
-    table_state,
-)
+from leads.filters import PAGE_SIZES, LeadFilter, TableState
 from leads.follow_ups import follow_ups_of
-from leads.pipeline import STATUSES, Status, allowed_targets, sources_of
-from leads.roles import REP, VIEWER, can, role_required, user_role
+from leads.pipeline import STATUSES, allowed_targets, sources_of
+from leads.roles import VIEWER, role_required
 from leads.sources import get_source
 from leads.sources.base import LeadSource
 from leads.sources.errors import SourceError
-from leads.sources.records import (
-    COUNT_CAP,
-    SORT_NEWEST,
-    TAB_COUNT_CAP,
-    Capabilities,
-    LeadQuery,
-    LeadRecord,
-)
+from leads.sources.records import COUNT_CAP, TAB_COUNT_CAP, LeadRecord
 from leads.tables import LeadTable, headers
 from leads.views.rendering import render_region
+from leads.views.shared import (
+    bulk_refusal,
+    export_refusal,
+    read_table_request,
+    with_default_owner,
+)
 
 REGIONS = ("leads", "leads-results")
 SORT_LABELS = {
@@ -47,76 +38,6 @@ SORT_LABELS = {
     "group_name": "by group, A to Z",
     "-group_name": "by group, Z to A",
 }
-
-
-@dataclass(frozen=True)
-class TableRequest:
-    """The table's state from a query string, checked against what the source can do."""
-
-    filterset: LeadFilter
-    state: TableState
-    query: LeadQuery
-    capabilities: Capabilities
-
-
-def read_table_request(data: QueryDict, source: LeadSource, user: Any = None) -> TableRequest:
-    """Parse and validate the query string; sorts the source cannot do fall back to default.
-
-    `user` is who "My leads" means (the person asking).
-    """
-    capabilities = source.capabilities()
-    group_choices = [(str(group.id), group.name) for group in source.list_groups()]
-    unassigned = "unassigned" in capabilities.filters
-    filterset = LeadFilter(data, group_choices=group_choices, unassigned=unassigned)
-    state = table_state(data, filterset)
-    # Not None: `lead_query` would read None as "the URL's sort", the one refused here.
-    sort = state.sort if capabilities.supports_sort(state.sort) else SORT_NEWEST
-    if "min_score" not in capabilities.filters:
-        state = replace(state, min_score=None)
-    user_id = user.pk if user is not None and user.is_authenticated else None
-    query = lead_query(state, sort=sort, user_id=user_id)
-    return TableRequest(filterset, state, query, capabilities)
-
-
-def with_default_owner(request: HttpRequest) -> QueryDict:
-    """The query string, with "My leads" when a rep who owns leads has not chosen whose to see.
-
-    A rep's day starts from their own leads; "Everyone's" (`owner=`) is one choice away. A
-    rep who owns none yet starts from everyone's, where the leads to take are.
-    """
-    data: QueryDict = request.GET
-    if "owner" not in data and user_role(request.user) == REP and owns_leads(request.user.pk):
-        data = data.copy()
-        data["owner"] = OWNER_MINE
-    return data
-
-
-def bulk_refusal(request: HttpRequest, capabilities: Capabilities) -> str:
-    """Why bulk actions are unavailable to this user on this source, or "" when they are not."""
-    if not can(request.user, "bulk"):
-        return "bulk actions are for managers."
-    if not capabilities.bulk:
-        return plan_refusal(capabilities)
-    return ""
-
-
-def export_refusal(request: HttpRequest, capabilities: Capabilities) -> str:
-    """Why exports are unavailable to this user on this source, or "" when they are not."""
-    if not can(request.user, "export"):
-        return "exports are for managers."
-    if not capabilities.export:
-        return plan_refusal(capabilities)
-    return ""
-
-
-def plan_refusal(capabilities: Capabilities) -> str:
-    plan = f"the {capabilities.plan.capitalize()} plan" if capabilities.plan else "this plan"
-    return f"this needs the Pro plan or above (the account is on {plan})."
-
-
-def matching_total(counts: dict[Status, int], status: Status | None) -> int:
-    """How many leads match: the counts per status ignore the status filter, so pick it."""
-    return counts.get(status, 0) if status else sum(counts.values())
 
 
 def _table_context(request: HttpRequest, source: LeadSource) -> dict[str, Any]:
