@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from leads.models import Lead, LeadAssignment, LeadFollowUp
 from leads.phones import search_needle
@@ -25,12 +25,15 @@ def leads_matching(
     unassigned: bool | None = None,
     due_from: datetime | None = None,
     due_before: datetime | None = None,
+    noted: Sequence[uuid.UUID] = (),
 ) -> QuerySet[Lead]:
     """Leads filtered as CONTRACT §1 describes (`search`: name, phone or keyword, any case).
 
     `ids` (the dashboard's own filter, not the API's) keeps only those leads; `owner_id` and
     `unassigned` read the owners kept beside the leads, `due_from` and `due_before` the
     follow-ups (an indexed lookup per row, so a page of newest leads stays a page's work).
+    `noted` (the dashboard's) are leads a search finds by their notes: OR-ed by primary key,
+    so PostgreSQL still combines two indexes rather than scanning.
     """
     leads = Lead.objects.select_related("source_group")
     if status:
@@ -40,7 +43,10 @@ def leads_matching(
         leads = leads.filter(source_group_id=source_group_id)  # type: ignore[misc]
     needle = search_needle(search or "")
     if needle:
-        leads = leads.filter(search_text__contains=needle)
+        found = Q(search_text__contains=needle)
+        if noted:
+            found |= Q(pk__in=noted)
+        leads = leads.filter(found)
     if detected_from:
         leads = leads.filter(lead_detected_at__gte=detected_from)
     if detected_to:

@@ -162,6 +162,7 @@ class LocalSource:
             unassigned=query.unassigned,
             due_from=query.due_from,
             due_before=query.due_before,
+            noted=query.noted,
         )
 
     def _ordering(self, sort: str) -> tuple[Any, ...]:

@@ -57,6 +57,9 @@ class LeadQuery:
     # Leads with a follow-up due in [due_from, due_before) (either end may be open).
     due_from: datetime | None = None
     due_before: datetime | None = None
+    # Leads whose notes (kept beside the source's leads) contain the search: the dashboard's
+    # search finds them too. Not a filter of its own: a source that cannot use it ignores it.
+    noted: tuple[uuid.UUID, ...] = ()
     sort: str = SORT_NEWEST
 
     def filters_used(self) -> frozenset[str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest, QueryDict
 
-from leads.assignments import owns_leads
+from leads.assignments import leads_with_notes_matching, owns_leads
 from leads.filters import OWNER_MINE, LeadFilter, TableState, lead_query, table_state
 from leads.pipeline import Status
 from leads.roles import REP, can, user_role
@@ -43,6 +43,8 @@ def read_table_request(data: QueryDict, source: LeadSource, user: Any = None) ->
         state = replace(state, min_score=None)
     user_id = user.pk if user is not None and user.is_authenticated else None
     query = lead_query(state, sort=sort, user_id=user_id)
+    if query.search:  # notes are ours, kept beside either source's leads: found by id
+        query = replace(query, noted=tuple(leads_with_notes_matching(query.search)))
     return TableRequest(filterset, state, query, capabilities)
 
 
