@@ -13,7 +13,7 @@
 
   var PANEL = "lead-panel";
   var openerHref = null; // href of the link that opened the panel (rows re-render; ids stay)
-  var opening = false; // a panel-opening request is on its way
+  var opening = null; // the panel-opening request on its way (its XMLHttpRequest)
   var panelEntry = false; // the current history entry is the panel's own URL
   var refocus = false; // the list is being re-read after Back: return to the row after it
 
@@ -55,7 +55,7 @@
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (isOpener(event.detail.elt)) {
-      opening = true;
+      opening = event.detail.xhr;
       openerHref = event.detail.elt.getAttribute("href");
     }
   });
@@ -66,15 +66,16 @@
     panelEntry = true;
   });
 
-  document.addEventListener("htmx:afterSettle", function () {
+  document.addEventListener("htmx:afterSettle", function (event) {
     if (refocus) {
       refocus = false;
       // The re-read list replaced the focused link: focus its new copy, unless the person
       // has moved on meanwhile.
       if (!document.activeElement || document.activeElement === document.body) focusOpener();
     }
-    if (!opening) return;
-    opening = false;
+    // Only the panel's own answer: a list re-read settling first must not use up the focus.
+    if (!opening || event.detail.xhr !== opening) return;
+    opening = null;
     var heading = isOpen() && panel().querySelector("h2");
     if (heading) {
       heading.setAttribute("tabindex", "-1");
