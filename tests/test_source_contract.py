@@ -27,8 +27,8 @@ from leads.services import Actor
 from leads.sources.base import LeadSource
 from leads.sources.errors import Forbidden, InvalidTransition, NotFound, StaleStatus, Unsupported
 from leads.sources.local import LocalSource
-from leads.sources.moltflow import MoltflowSource
-from leads.sources.records import SORT_KEYS, LeadDetail, LeadQuery
+from leads.sources.moltflow import IDS_MAX, MoltflowSource
+from leads.sources.records import COUNT_CAP, SORT_KEYS, TAB_COUNT_CAP, LeadDetail, LeadQuery
 from tests.factories import make_api_key, make_group, make_lead, make_session
 from tests.inprocess import BASE_URL, wsgi_transport
 
@@ -237,6 +237,24 @@ def test_an_id_list_longer_than_the_source_looks_up_is_refused(
     too_many = tuple(uuid.uuid4() for _ in range(capabilities.max_ids)) + (world.omar.id,)
     with pytest.raises(Unsupported):
         source.list_leads(LeadQuery(ids=too_many))
+
+
+def test_owning_more_leads_than_the_source_reads_one_by_one_shows_counts_as_capped(
+    source: LeadSource, django_user_model
+) -> None:
+    # MoltFlow cannot filter by our owners: it reads the most recently assigned IDS_MAX one by
+    # one, and must not present that as the whole number.
+    rick = django_user_model.objects.create_user("rick")
+    group = make_group()
+    for _ in range(IDS_MAX + 1):
+        assignments.lead_take(make_lead(group).id, rick)
+
+    counts = source.count_by_status_capped(LeadQuery(owner_id=rick.pk), COUNT_CAP, TAB_COUNT_CAP)
+
+    if isinstance(source, MoltflowSource):
+        assert counts.matching(None) == (IDS_MAX, True)  # shown as "20+"
+    else:
+        assert counts.matching(None) == (IDS_MAX + 1, False)
 
 
 def test_it_lists_the_leads_a_person_owns_and_where_it_can_the_unassigned_ones(

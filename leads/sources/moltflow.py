@@ -424,8 +424,27 @@ class MoltflowSource:
         return counts
 
     def count_by_status_capped(self, query: LeadQuery, cap: int, tab_cap: int) -> StatusCounts:
-        """MoltFlow's `total` is exact and costs one call per status either way: no cap."""
-        return StatusCounts(self.count_by_status(query))
+        """MoltFlow's `total` is exact and costs one call per status either way: no cap.
+
+        Except over our own data's filters (owner, follow-up due): only `IDS_MAX` of their
+        leads are read, so when more match, every count says so ("20+").
+        """
+        counts = self.count_by_status(query)
+        if self._owned_past_max(query):
+            return StatusCounts(counts, capped=frozenset(STATUSES), total_capped=True)
+        return StatusCounts(counts)
+
+    def _owned_past_max(self, query: LeadQuery) -> bool:
+        """Whether more leads match our own data's filters than `_owned` reads."""
+        if query.owner_id is None and query.due_from is None and query.due_before is None:
+            return False
+        kept = kept_lead_ids(
+            owner_id=query.owner_id,
+            due_from=query.due_from,
+            due_before=query.due_before,
+            limit=IDS_MAX + 1,
+        )
+        return len(kept) > IDS_MAX
 
     def get_lead(self, lead_id: uuid.UUID) -> LeadDetail:
         """The detailed lead (no history: MoltFlow's API does not publish it)."""
