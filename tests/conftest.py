@@ -1,8 +1,11 @@
 import pytest
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 
+from leads.roles import MANAGER, REP
 from tests.factories import make_api_key
+from tests.people import person
 
 
 @pytest.fixture
@@ -25,3 +28,19 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+# The sales team of the owners, follow-ups and outreach tests: two reps and a manager.
+@pytest.fixture
+def rick() -> User:
+    return person("rick", REP, "Rick")
+
+
+@pytest.fixture
+def rita() -> User:
+    return person("rita", REP, "Rita")
+
+
+@pytest.fixture
+def mona() -> User:
+    return person("mona", MANAGER, "Mona")

@@ -7,49 +7,22 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from django.utils import timezone
 
 from leads import assignments
 from leads.auto_assign import auto_assign, set_rule
 from leads.models import AutoAssignRule, LeadTimelineEntry, TimelineKind
 from leads.pipeline import Status
-from leads.roles import MANAGER, REP, VIEWER, set_user_role
+from leads.roles import VIEWER
 from leads.services import Actor
 from leads.sources.records import GroupRef, LeadRecord
 from leads.sync import LeadMirror
 from tests.factories import make_group, make_lead
+from tests.people import person, signed_in
 
 pytestmark = pytest.mark.django_db
 
 PAGE = "/settings/auto-assign/"
-
-
-def person(username: str, role: str, first_name: str = "") -> User:
-    user = User.objects.create_user(username, password="pw", first_name=first_name)
-    set_user_role(user, role)
-    return user
-
-
-def signed_in(user: User, **options: bool) -> Client:
-    client = Client(**options)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def rick() -> User:
-    return person("rick", REP, "Rick")
-
-
-@pytest.fixture
-def rita() -> User:
-    return person("rita", REP, "Rita")
-
-
-@pytest.fixture
-def mona() -> User:
-    return person("mona", MANAGER, "Mona")
 
 
 def owner_label(lead_id: uuid.UUID) -> str | None:

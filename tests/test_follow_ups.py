@@ -10,41 +10,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from leads import assignments, follow_ups
 from leads.follow_ups import BadDueTime, due_window, lead_set_follow_up, parse_due
 from leads.models import LeadFollowUp, LeadTimelineEntry, TimelineKind
-from leads.roles import MANAGER, REP, VIEWER, set_user_role
+from leads.roles import VIEWER
 from tests.factories import make_lead
+from tests.people import person, signed_in
 
 pytestmark = pytest.mark.django_db
 
 TABLE, BOARD = "/leads/", "/leads/board/"
 HTMX = {"HX-Request": "true", "HX-Target": "lead-panel"}
-
-
-def person(username: str, role: str, first_name: str = "") -> User:
-    user = User.objects.create_user(username, password="pw", first_name=first_name)
-    set_user_role(user, role)
-    return user
-
-
-def signed_in(user: User, **options: bool) -> Client:
-    client = Client(**options)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def rick() -> User:
-    return person("rick", REP, "Rick")
-
-
-@pytest.fixture
-def mona() -> User:
-    return person("mona", MANAGER, "Mona")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from leads import client as moltflow_client
@@ -31,34 +31,13 @@ from leads.models import (
     TimelineKind,
 )
 from leads.outreach import MoltflowGateway, SendRefused, WahaGateway, fill_template
-from leads.roles import MANAGER, REP, VIEWER, set_user_role
+from leads.roles import VIEWER
 from leads.sources.local import LocalSource
 from tests.factories import make_group, make_lead, make_session
 from tests.fake_waha import FakeWaha, fake_waha
+from tests.people import person, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def person(username: str, role: str, first_name: str = "") -> User:
-    user = User.objects.create_user(username, password="pw", first_name=first_name)
-    set_user_role(user, role)
-    return user
-
-
-def signed_in(user: User, **options: bool) -> Client:
-    client = Client(**options)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def rick() -> User:
-    return person("rick", REP, "Rick")
-
-
-@pytest.fixture
-def mona() -> User:
-    return person("mona", MANAGER, "Mona")
 
 
 @pytest.fixture

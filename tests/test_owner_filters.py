@@ -5,44 +5,17 @@ Personas: two reps (Rick and Rita) and a manager (Mona).
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 
 from leads import assignments
 from leads.models import Lead
-from leads.roles import MANAGER, REP, set_user_role
+from leads.roles import REP
 from leads.services import Actor, lead_change_status
 from tests.factories import make_group, make_lead
+from tests.people import person, signed_in
 
 pytestmark = pytest.mark.django_db
 
 TABLE, BOARD, ACTIVITY = "/leads/", "/leads/board/", "/activity/"
-
-
-def person(username: str, role: str, first_name: str = "") -> User:
-    user = User.objects.create_user(username, password="pw", first_name=first_name)
-    set_user_role(user, role)
-    return user
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def rick() -> User:
-    return person("rick", REP, "Rick")
-
-
-@pytest.fixture
-def rita() -> User:
-    return person("rita", REP, "Rita")
-
-
-@pytest.fixture
-def mona() -> User:
-    return person("mona", MANAGER, "Mona")
 
 
 @pytest.fixture

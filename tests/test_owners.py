@@ -8,47 +8,20 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from leads import assignments
 from leads.assignments import OwnerChanged
 from leads.models import LeadAssignment, LeadTimelineEntry, TimelineKind
-from leads.roles import MANAGER, REP, VIEWER, set_user_role
+from leads.roles import VIEWER
 from leads.services import Actor, lead_change_status
 from tests.factories import make_lead
+from tests.people import person, signed_in
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true", "HX-Target": "lead-panel"}
-
-
-def person(username: str, role: str, first_name: str = "") -> User:
-    user = User.objects.create_user(username, password="pw", first_name=first_name)
-    set_user_role(user, role)
-    return user
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def rick() -> User:
-    return person("rick", REP, "Rick")
-
-
-@pytest.fixture
-def rita() -> User:
-    return person("rita", REP, "Rita")
-
-
-@pytest.fixture
-def mona() -> User:
-    return person("mona", MANAGER, "Mona")
 
 
 # --- The service ----------------------------------------------------------------------------
