@@ -252,14 +252,9 @@ class MoltflowSource:
         like any id list: at most `IDS_MAX` (the soonest due, or the most recently assigned).
         None when nothing matches.
         """
-        if query.owner_id is None and query.due_from is None and query.due_before is None:
+        kept = self._kept(query, IDS_MAX)
+        if kept is None:
             return query
-        kept = kept_lead_ids(
-            owner_id=query.owner_id,
-            due_from=query.due_from,
-            due_before=query.due_before,
-            limit=IDS_MAX,
-        )
         ids = [i for i in query.ids if i in set(kept)] if query.ids else kept
         if not ids:
             return None
@@ -436,15 +431,21 @@ class MoltflowSource:
 
     def _owned_past_max(self, query: LeadQuery) -> bool:
         """Whether more leads match our own data's filters than `_owned` reads."""
+        kept = self._kept(query, IDS_MAX + 1)
+        return kept is not None and len(kept) > IDS_MAX
+
+    @staticmethod
+    def _kept(query: LeadQuery, limit: int) -> list[uuid.UUID] | None:
+        """Ids of the leads our own data's filters (owner, follow-up due) match, at most
+        `limit`; None when the query uses none of them."""
         if query.owner_id is None and query.due_from is None and query.due_before is None:
-            return False
-        kept = kept_lead_ids(
+            return None
+        return kept_lead_ids(
             owner_id=query.owner_id,
             due_from=query.due_from,
             due_before=query.due_before,
-            limit=IDS_MAX + 1,
+            limit=limit,
         )
-        return len(kept) > IDS_MAX
 
     def get_lead(self, lead_id: uuid.UUID) -> LeadDetail:
         """The detailed lead (no history: MoltFlow's API does not publish it)."""

@@ -35,6 +35,7 @@ from leads.management.commands import bench_render
 from leads.management.commands.bench_api import analyze, ensure_leads
 from leads.management.commands.bench_table import ADMIN_QUERY, TABLE_QUERY, _manager_with_admin
 from leads.models import Lead
+from leads.sources.records import SORT_KEYS
 from leads.totals import reconcile_totals
 
 Log = Callable[[str], object]
@@ -45,18 +46,7 @@ ADMIN = "admin changelist, same filter/search/order"
 BOARD = "board"
 # A word in a few leads' names (rare) and one in a third of them (common), per sort.
 SEARCHES = {"rare": "schäfer", "common": "price"}
-SORTS = (
-    "-detected_at",
-    "detected_at",
-    "contact_name",
-    "-contact_name",
-    "status",
-    "-status",
-    "-score",
-    "score",
-    "group_name",
-    "-group_name",
-)
+SORTS = SORT_KEYS  # every sort the table offers
 
 
 def pages(client: Client) -> dict[str, Callable[[], Any]]:
