@@ -60,3 +60,15 @@ def test_the_api_search_does_not_read_notes(mona_user: User) -> None:
     response = Client(headers={"X-API-Key": raw_key}).get("/api/v2/leads", {"search": "sofa"})
 
     assert response.json()["total"] == 0
+
+
+def test_the_board_search_finds_leads_by_their_notes_too(mona: Client, mona_user: User) -> None:
+    group = make_group()
+    noted = make_lead(group, name="Dana Levi", status="contacted")
+    other = make_lead(group, name="Avi Cohen", status="contacted")
+    lead_add_note(noted.id, "Wants the blue SOFA", by=mona_user)
+
+    body = mona.get("/leads/board/", {"q": "sofa"}).content.decode()
+
+    assert f'id="card-{noted.id}"' in body
+    assert f'id="card-{other.id}"' not in body

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from leads.assignments import Owner, owners_of
-from leads.filters import LeadFilter, TableState, lead_query, table_state
+from leads.filters import LeadFilter, TableState
 from leads.follow_ups import FollowUp, follow_ups_of
 from leads.pipeline import STATUSES, Status, can_transition, is_status, refusal_reason
 from leads.roles import VIEWER, role_required
@@ -29,6 +29,7 @@ from leads.sources.base import LeadSource
 from leads.sources.errors import SourceError
 from leads.sources.records import SORT_NEWEST, LeadQuery, LeadRecord, Page
 from leads.views.rendering import htmx_region, render_region
+from leads.views.shared import read_table_request
 from leads.waiting import is_waiting_too_long, short_age
 
 # Cards a column shows at first, and adds with each "show more".
@@ -119,14 +120,10 @@ def read_board_request(data: QueryDict, source: LeadSource, user: Any = None) ->
 
     `user` is who "My leads" means (the person asking).
     """
-    capabilities = source.capabilities()
-    group_choices = [(str(group.id), group.name) for group in source.list_groups()]
-    unassigned = "unassigned" in capabilities.filters
-    filterset = LeadFilter(data, group_choices=group_choices, unassigned=unassigned)
-    state = table_state(data, filterset)
-    user_id = user.pk if user is not None and user.is_authenticated else None
+    table = read_table_request(data, source, user)
+    filterset, state, capabilities = table.filterset, table.state, table.capabilities
     # Columns are the statuses: the table's status filter, sort and page do not apply.
-    query = replace(lead_query(state, sort=SORT_NEWEST, user_id=user_id), status=None)
+    query = replace(table.query, status=None, sort=SORT_NEWEST)
     max_shown = max(PAGE, min(MAX_SHOWN, capabilities.max_page_size) // PAGE * PAGE)
     shown = {status: _shown(data.get(shown_key(status)), max_shown) for status in STATUSES}
     col_raw = data.get("col", "")
