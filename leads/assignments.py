@@ -77,6 +77,27 @@ def owners_of(lead_ids: Iterable[uuid.UUID | str]) -> dict[uuid.UUID, Owner]:
     return {row.lead_id: _owner(row) for row in rows}
 
 
+def timeline_entry(
+    lead_id: uuid.UUID | str,
+    kind: str,
+    text: str,
+    by: Any,
+    now: datetime,
+    *,
+    label: str | None = None,
+) -> LeadTimelineEntry:
+    """One timeline line, not yet saved: what was done to the lead, when, and by whom (the
+    person `by`, or `label` for the system's own work)."""
+    return LeadTimelineEntry(
+        lead_id=uuid.UUID(str(lead_id)),
+        kind=kind,
+        text=text,
+        user=by,
+        actor_label=label or (user_label(by) if by is not None else "system"),
+        created_at=now,
+    )
+
+
 def _log_owner_change(
     lead_ids: Sequence[uuid.UUID | str], owner: Any | None, by: Any, now: datetime
 ) -> None:
@@ -84,15 +105,7 @@ def _log_owner_change(
     if owner is not None and by is not None and owner.pk == by.pk:
         text = "took it"
     LeadTimelineEntry.objects.bulk_create(
-        LeadTimelineEntry(
-            lead_id=lead_id,
-            kind=TimelineKind.ASSIGNED,
-            text=text,
-            user=by,
-            actor_label=user_label(by) if by is not None else "system",
-            created_at=now,
-        )
-        for lead_id in lead_ids
+        timeline_entry(lead_id, TimelineKind.ASSIGNED, text, by, now) for lead_id in lead_ids
     )
 
 
@@ -200,15 +213,10 @@ def lead_add_note(
     text = text.strip()[:NOTE_MAX_LENGTH]
     if not text:
         raise ValueError("A note needs some text.")
-    return LeadTimelineEntry.objects.create(
-        lead_id=uuid.UUID(str(lead_id)),
-        kind=TimelineKind.NOTE,
-        text=text,
-        search_text=text.casefold(),
-        user=by,
-        actor_label=user_label(by),
-        created_at=now or timezone.now(),
-    )
+    note = timeline_entry(lead_id, TimelineKind.NOTE, text, by, now or timezone.now())
+    note.search_text = text.casefold()
+    note.save()
+    return note
 
 
 def timeline_entries(lead_id: uuid.UUID | str, limit: int = 200) -> QuerySet[LeadTimelineEntry]:

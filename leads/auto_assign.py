@@ -16,8 +16,8 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from leads.assignments import assignable_users, user_label
-from leads.models import AutoAssignRule, Lead, LeadAssignment, LeadTimelineEntry, TimelineKind
+from leads.assignments import assignable_users, timeline_entry, user_label
+from leads.models import AutoAssignRule, Lead, LeadAssignment, TimelineKind
 
 
 def rules_by_group() -> dict[uuid.UUID, list[int]]:
@@ -69,13 +69,10 @@ def auto_assign(lead_id: uuid.UUID, group_id: uuid.UUID) -> Any | None:
         )
         if not created:
             return None  # someone took it already: never overwritten
-        LeadTimelineEntry.objects.create(
-            lead_id=lead_id,
-            kind=TimelineKind.ASSIGNED,
-            text=f"assigned to {user_label(owner)} (automatic, in turn)",
-            actor_label="auto-assignment",
-            created_at=now,
-        )
+        text = f"assigned to {user_label(owner)} (automatic, in turn)"
+        timeline_entry(
+            lead_id, TimelineKind.ASSIGNED, text, None, now, label="auto-assignment"
+        ).save()
     return owner
 
 

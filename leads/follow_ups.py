@@ -15,8 +15,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from leads.assignments import user_label
-from leads.models import LeadAssignment, LeadFollowUp, LeadTimelineEntry, TimelineKind
+from leads.assignments import timeline_entry
+from leads.models import LeadAssignment, LeadFollowUp, TimelineKind
 from leads.services import unique_ids
 
 DUE_TODAY, OVERDUE = "today", "overdue"
@@ -89,14 +89,7 @@ def lead_set_follow_up(
                 lead_id=lead_id, defaults={"due_at": due_at, "set_at": now, "set_by": by}
             )
             text = f"set a follow-up for {_describe(due_at)}"
-        LeadTimelineEntry.objects.create(
-            lead_id=lead_id,
-            kind=TimelineKind.FOLLOW_UP,
-            text=text,
-            user=by,
-            actor_label=user_label(by) if by is not None else "system",
-            created_at=now,
-        )
+        timeline_entry(lead_id, TimelineKind.FOLLOW_UP, text, by, now).save()
     return follow_up_of(lead_id, now)
 
 

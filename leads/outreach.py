@@ -24,9 +24,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from leads.assignments import user_label
+from leads.assignments import timeline_entry, user_label
 from leads.models import (
-    LeadTimelineEntry,
     OutreachMessage,
     OutreachPace,
     Session,
@@ -209,14 +208,7 @@ def lead_send_message(
         OutreachMessage.objects.filter(pk=reserved).delete()  # the slot was not used
         raise
     message = OutreachMessage.objects.get(pk=reserved)
-    LeadTimelineEntry.objects.create(
-        lead_id=lead.id,
-        kind=TimelineKind.MESSAGE,
-        text=f"sent on WhatsApp: {text}",
-        user=user,
-        actor_label=user_label(user),
-        created_at=now,
-    )
+    timeline_entry(lead.id, TimelineKind.MESSAGE, f"sent on WhatsApp: {text}", user, now).save()
     logger.info("Outreach to lead %s via %s by %s", lead.id, gateway.name, user_label(user))
     return Sent(message=message, moved=_mark_contacted(source, lead, user))
 
