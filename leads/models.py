@@ -60,6 +60,25 @@ class Account(models.Model):
         account, _ = cls.objects.get_or_create(pk=1)
         return account
 
+    def bulk_refusal(self, what: str) -> str | None:
+        """Why this plan may not run `what` (a bulk operation or an export), or None."""
+        if self.plan in PLANS_WITH_BULK:
+            return None
+        return (
+            f"{what} requires the Pro plan or above (this account is on the "
+            f"{self.get_plan_display()} plan)."
+        )
+
+    def room_refusal(self, kind: str, existing: int, label: str) -> str | None:
+        """Why the plan allows no `kind` beyond `existing` ("groups", "custom_groups"), or None."""
+        allowed = PLAN_LIMITS[self.plan][kind]
+        if existing < allowed:
+            return None
+        return (
+            f"The {self.get_plan_display()} plan allows {allowed} {label}; "
+            "upgrade the plan or remove one first."
+        )
+
 
 class Session(models.Model):
     """A connected WhatsApp number (a WAHA session)."""

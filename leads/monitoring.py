@@ -9,7 +9,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from leads.detection import clean_keywords
-from leads.models import PLAN_LIMITS, Account, MonitoredGroup, SeenGroup, Session
+from leads.models import Account, MonitoredGroup, SeenGroup, Session
 
 logger = logging.getLogger(__name__)
 
@@ -19,14 +19,7 @@ MAX_SEEN_GROUPS_PER_SESSION = 500
 
 
 class PlanLimitReached(Exception):
-    """One more monitored group than the account's plan allows."""
-
-    def __init__(self, account: Account, allowed: int) -> None:
-        self.allowed = allowed
-        super().__init__(
-            f"The {account.get_plan_display()} plan allows {allowed} monitored groups; "
-            "upgrade the plan or remove one first."
-        )
+    """One more monitored group than the account's plan allows (the message says so)."""
 
 
 class AlreadyMonitored(Exception):
@@ -78,9 +71,9 @@ def check_room_for_a_group() -> None:
     concurrent additions (pages, API, webhooks) count one after the other.
     """
     account = Account.objects.select_for_update().get(pk=Account.current().pk)
-    allowed = PLAN_LIMITS[account.plan]["groups"]
-    if MonitoredGroup.objects.count() >= allowed:
-        raise PlanLimitReached(account, allowed)
+    existing = MonitoredGroup.objects.count()
+    if refusal := account.room_refusal("groups", existing, "monitored groups"):
+        raise PlanLimitReached(refusal)
 
 
 def update_monitoring(

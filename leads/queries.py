@@ -4,9 +4,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 
-from leads.models import Lead, LeadAssignment, LeadFollowUp
+from leads.models import InboundMessage, Lead, LeadAssignment, LeadFollowUp
 from leads.phones import search_needle
 
 NEWEST_FIRST = ("-lead_detected_at", "-id")
@@ -68,3 +68,17 @@ def leads_matching(
             due = due.filter(due_at__lt=due_before)
         leads = leads.filter(Exists(due))
     return leads
+
+
+def last_direct_message_at(lead: Lead, session_id: uuid.UUID) -> datetime | None:
+    """When the lead's contact last wrote to the session directly (None: never).
+
+    Matched by phone number, or by WhatsApp id where WhatsApp hides the number.
+    """
+    inbound = InboundMessage.objects.filter(session_id=session_id)
+    if lead.contact_phone:
+        inbound = inbound.filter(contact_phone=lead.contact_phone)
+    else:
+        inbound = inbound.filter(contact_jid=lead.contact_jid)
+    last: datetime | None = inbound.aggregate(last=Max("received_at"))["last"]
+    return last

@@ -9,7 +9,7 @@ from django.db.models import Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
-from leads.models import PLAN_LIMITS, PLANS_WITH_BULK, Account, ApiKey, ApiKeyUsage, hash_api_key
+from leads.models import PLAN_LIMITS, Account, ApiKey, ApiKeyUsage, hash_api_key
 
 
 class ApiError(Exception):
@@ -163,21 +163,12 @@ def key_counting_request(raw_key: str, now: datetime) -> ApiKey | None:
 def require_bulk_plan(request: HttpRequest, what: str) -> None:
     """Bulk operations and exports: Pro and Business only (403 otherwise)."""
     account: Account = getattr(request, "account", None) or Account.current()
-    if account.plan not in PLANS_WITH_BULK:
-        raise ApiError(
-            403,
-            f"{what} requires the Pro plan or above (this account is on the "
-            f"{account.get_plan_display()} plan).",
-        )
+    if refusal := account.bulk_refusal(what):
+        raise ApiError(403, refusal)
 
 
 def require_room(request: HttpRequest, kind: str, existing: int, label: str) -> None:
     """Refuse creating one more monitored/custom group than the plan allows."""
     account: Account = getattr(request, "account", None) or Account.current()
-    allowed = PLAN_LIMITS[account.plan][kind]
-    if existing >= allowed:
-        raise ApiError(
-            403,
-            f"The {account.get_plan_display()} plan allows {allowed} {label}; "
-            "upgrade the plan or remove one first.",
-        )
+    if refusal := account.room_refusal(kind, existing, label):
+        raise ApiError(403, refusal)

@@ -1,9 +1,9 @@
 """`/api/v2/leads…`: CONTRACT §1 over the local store."""
 
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Max
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Query, Router
 
@@ -24,9 +24,9 @@ from leads.api.schemas import (
     StatusIn,
 )
 from leads.exports import EXPORT_MAX_ROWS, stream_csv, stream_json
-from leads.models import CustomGroup, InboundMessage, Lead, Session
+from leads.models import CustomGroup, Lead, Session
 from leads.pipeline import InvalidTransition, Status
-from leads.queries import NEWEST_FIRST, leads_matching
+from leads.queries import NEWEST_FIRST, last_direct_message_at, leads_matching
 from leads.serializers import lead_payload
 
 router = Router(tags=["leads"])
@@ -86,13 +86,8 @@ def export_csv(
     source_group_id: UUID | None = None,
     search: str | None = Query(None, max_length=200, pattern=NO_NUL),
 ) -> StreamingHttpResponse:
-    require_bulk_plan(request, "Exporting leads")
-    rows = _filtered(status, source_group_id, search).order_by(*NEWEST_FIRST)[:EXPORT_MAX_ROWS]
-    response = StreamingHttpResponse(
-        stream_csv(rows.iterator(chunk_size=1000)), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = 'attachment; filename="leads.csv"'
-    return response
+    rows = _export_rows(request, status, source_group_id, search)
+    return _download(stream_csv(rows), "text/csv; charset=utf-8", "leads.csv")
 
 
 @router.get("/leads/export/json", response={200: list[LeadOut], **ERRORS}, auth=READ)
@@ -102,12 +97,22 @@ def export_json(
     source_group_id: UUID | None = None,
     search: str | None = Query(None, max_length=200, pattern=NO_NUL),
 ) -> StreamingHttpResponse:
+    rows = _export_rows(request, status, source_group_id, search)
+    return _download(stream_json(rows), "application/json", "leads.json")
+
+
+def _export_rows(
+    request: HttpRequest, status: Status | None, group_id: UUID | None, search: str | None
+) -> Iterator[Lead]:
+    """The leads an export holds, newest first and capped; Pro plan or above."""
     require_bulk_plan(request, "Exporting leads")
-    rows = _filtered(status, source_group_id, search).order_by(*NEWEST_FIRST)[:EXPORT_MAX_ROWS]
-    response = StreamingHttpResponse(
-        stream_json(rows.iterator(chunk_size=1000)), content_type="application/json"
-    )
-    response["Content-Disposition"] = 'attachment; filename="leads.json"'
+    rows = _filtered(status, group_id, search).order_by(*NEWEST_FIRST)[:EXPORT_MAX_ROWS]
+    return rows.iterator(chunk_size=1000)
+
+
+def _download(body: Iterator[str], content_type: str, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
@@ -164,10 +169,5 @@ def reciprocity(request: HttpRequest, lead_id: UUID, session_id: UUID) -> dict[s
     lead = _get_lead(lead_id)
     if not Session.objects.filter(pk=session_id).exists():
         raise ApiError(404, f"Session {session_id} not found.")
-    inbound = InboundMessage.objects.filter(session_id=session_id)
-    if lead.contact_phone:
-        inbound = inbound.filter(contact_phone=lead.contact_phone)
-    else:
-        inbound = inbound.filter(contact_jid=lead.contact_jid)
-    last = inbound.aggregate(last=Max("received_at"))["last"]
+    last = last_direct_message_at(lead, session_id)
     return {"lead_id": lead.id, "has_messaged_first": last is not None, "last_inbound_at": last}

@@ -10,18 +10,16 @@ from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Max, QuerySet, Value
+from django.db.models import Count, QuerySet, Value
 from django.db.models.functions import Coalesce, Lower
 
 from leads import services
 from leads.exports import EXPORT_MAX_ROWS, stream_csv, stream_json
 from leads.models import (
     PIPELINE_ORDER,
-    PLAN_LIMITS,
     PLANS_WITH_BULK,
     Account,
     CustomGroup,
-    InboundMessage,
     Lead,
     LeadStatusChange,
     MonitoredGroup,
@@ -29,7 +27,7 @@ from leads.models import (
 )
 from leads.pipeline import STATUSES, Status
 from leads.pipeline import InvalidTransition as PipelineInvalidTransition
-from leads.queries import NEWEST_FIRST, leads_matching
+from leads.queries import NEWEST_FIRST, last_direct_message_at, leads_matching
 from leads.services import Actor
 from leads.sources.errors import (
     Forbidden,
@@ -304,13 +302,8 @@ class LocalSource:
         return self.get_lead(lead_id)
 
     def _require_bulk_plan(self, what: str) -> None:
-        account = Account.current()
-        if account.plan not in PLANS_WITH_BULK:
-            raise Forbidden(
-                f"{what} requires the Pro plan or above (this account is on the "
-                f"{account.get_plan_display()} plan).",
-                kind="plan",
-            )
+        if refusal := Account.current().bulk_refusal(what):
+            raise Forbidden(refusal, kind="plan")
 
     def bulk_change_status(
         self,
@@ -368,14 +361,9 @@ class LocalSource:
         name = name.strip()
         if not name:
             raise ValueError("A custom group needs a name.")
-        account = Account.current()
-        allowed = PLAN_LIMITS[account.plan]["custom_groups"]
-        if CustomGroup.objects.count() >= allowed:
-            raise Forbidden(
-                f"The {account.get_plan_display()} plan allows {allowed} custom groups; "
-                "upgrade the plan or remove one first.",
-                kind="limit",
-            )
+        existing = CustomGroup.objects.count()
+        if refusal := Account.current().room_refusal("custom_groups", existing, "custom groups"):
+            raise Forbidden(refusal, kind="limit")
         group = CustomGroup.objects.create(name=name[:200])
         return CustomGroupRecord(
             id=group.id, name=group.name, member_count=0, created_at=group.created_at
@@ -414,12 +402,7 @@ class LocalSource:
         if lead is None:
             raise NotFound(f"Lead {lead_id} not found.")
         session_id = session_id or lead.source_group.session_id
-        inbound = InboundMessage.objects.filter(session_id=session_id)
-        if lead.contact_phone:
-            inbound = inbound.filter(contact_phone=lead.contact_phone)
-        else:
-            inbound = inbound.filter(contact_jid=lead.contact_jid)
-        last = inbound.aggregate(last=Max("received_at"))["last"]
+        last = last_direct_message_at(lead, session_id)
         return Reciprocity(
             lead_id=lead.id,
             session_id=session_id,
