@@ -81,6 +81,7 @@ case "$cmd" in
     ensure_venv
     export DJANGO_DEBUG=${DJANGO_DEBUG:-off}
     "$VENV/bin/python" -m ruff check .
+    "$VENV/bin/python" -m ruff format --check .
     # Types over leads/ and dashboard/ (django-stubs; configuration in pyproject.toml).
     "$VENV/bin/python" -m mypy
     exec "$VENV/bin/python" -m pytest "$@"

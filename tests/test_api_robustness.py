@@ -245,7 +245,6 @@ def test_a_wrong_method_on_a_known_path_is_a_json_405_naming_the_allowed_ones(db
     assert response["Allow"] == "GET"
 
 
-
 def test_patching_the_status_of_a_lead_called_bulk_is_the_bulk_routes_405(api):
     # "/leads/bulk/status" is also the bulk route (POST only); the document says 405.
     response = api.patch(
