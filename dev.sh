@@ -57,6 +57,17 @@ ensure_venv() {
   fi
 }
 
+# The browser tests inject axe-core (tests/browser/package.json, pinned in its lock file) into
+# every page. Without npm they skip the accessibility checks and say why.
+ensure_browser_packages() {
+  local dir=tests/browser
+  local stamp="$dir/node_modules/.installed-$(sha256sum <"$dir/package-lock.json" | cut -c1-16)"
+  if [ ! -f "$stamp" ] && command -v npm >/dev/null 2>&1; then
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    touch "$stamp"
+  fi
+}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
@@ -79,6 +90,7 @@ case "$cmd" in
     ;;
   test)
     ensure_venv
+    ensure_browser_packages
     export DJANGO_DEBUG=${DJANGO_DEBUG:-off}
     "$VENV/bin/python" -m ruff check .
     "$VENV/bin/python" -m ruff format --check .

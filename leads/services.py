@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from leads.detection import GroupMessageIn, lead_from_message
@@ -25,7 +25,7 @@ from leads.models import (
     SecondLookDecision,
     SetAsideMessage,
 )
-from leads.pipeline import InvalidTransition, can_transition, check_transition, is_status
+from leads.pipeline import InvalidTransition, check_transition, is_status, sources_of
 
 
 class LeadNotFound(Exception):
@@ -161,40 +161,95 @@ def lead_bulk_change_status(
 ) -> BulkResult:
     """Move many leads to `target`; every lead is judged on its own.
 
-    Runs a constant number of SQL statements whatever the number of leads, and reports each
-    id it did not move (unknown, or not allowed from its current status) with the reason.
+    Runs a constant number of SQL statements whatever the number of leads (on PostgreSQL one
+    for the leads and their history, one for the live event), and reports each id it did not
+    move (unknown, or not allowed from its current status) with the reason.
     """
     if not is_status(target):
         raise ValueError(f"Unknown status: {target!r}")
     ids = unique_ids(lead_ids)
+    sources = [status.value for status in sources_of(target)]
     with transaction.atomic():
-        # Row locks (PostgreSQL) keep the statuses we judge by until we commit.
-        rows = dict(
-            Lead.objects.select_for_update().filter(pk__in=ids).values_list("id", "lead_status")
-        )
-        current_by_id = {str(lead_id): status for lead_id, status in rows.items()}
-        movable: dict[str, str] = {}
-        failed: list[BulkFailure] = []
-        for lead_id in ids:
-            current = current_by_id.get(lead_id)
-            if current is None:
-                failed.append(BulkFailure(lead_id, "Lead not found"))
-            elif can_transition(current, target):
-                movable[lead_id] = current
-            else:
-                failed.append(
-                    BulkFailure(lead_id, str(InvalidTransition(current, target)), current)
-                )
-        if movable:
-            now = timezone.now()
-            Lead.objects.filter(pk__in=list(movable)).update(lead_status=target, updated_at=now)
-            LeadStatusChange.objects.bulk_create(
-                actor.history_row(uuid.UUID(lead_id), current, target, reason, now)
-                for lead_id, current in movable.items()
-            )
+        move = _move_in_one_statement if connection.vendor == "postgresql" else _move_in_three
+        current_by_id, moved = move(ids, sources, target, actor, reason, timezone.now())
+        if moved:
             # One event for the whole batch: screens re-read their regions, not each lead.
             announce_status_changed(None)
-    return BulkResult(updated=list(movable), failed=failed)
+    failed: list[BulkFailure] = []
+    for lead_id in ids:
+        current = current_by_id.get(lead_id)
+        if current is None:
+            failed.append(BulkFailure(lead_id, "Lead not found"))
+        elif lead_id not in moved:
+            failed.append(BulkFailure(lead_id, str(InvalidTransition(current, target)), current))
+    return BulkResult(updated=[lead_id for lead_id in ids if lead_id in moved], failed=failed)
+
+
+# Lock the leads, move the ones whose status may go to the target, write their history from
+# what the UPDATE returned, and answer every lead's status before the move: one statement.
+_BULK_MOVE_SQL = """
+    WITH locked AS (
+        SELECT id, lead_status FROM leads_lead WHERE id = ANY(%(ids)s::uuid[]) FOR UPDATE
+    ), moved AS (
+        UPDATE leads_lead AS lead SET lead_status = %(target)s, updated_at = %(now)s
+        FROM locked WHERE lead.id = locked.id AND locked.lead_status = ANY(%(sources)s)
+        RETURNING lead.id, locked.lead_status AS from_status
+    ), history AS (
+        INSERT INTO leads_leadstatuschange (lead_id, from_status, to_status, changed_at,
+            actor_kind, user_id, api_key_id, actor_label, reason)
+        SELECT id, from_status, %(target)s, %(now)s,
+            %(actor_kind)s, %(user_id)s, %(api_key_id)s, %(actor_label)s, %(reason)s
+        FROM moved
+    )
+    SELECT locked.id, locked.lead_status, moved.id IS NOT NULL
+    FROM locked LEFT JOIN moved ON moved.id = locked.id
+"""
+
+Moves = tuple[dict[str, str], set[str]]
+
+
+def _move_in_one_statement(
+    ids: list[str], sources: list[str], target: str, actor: Actor, reason: str, now: datetime
+) -> Moves:
+    """PostgreSQL: the leads' statuses before the move, and the ids moved, in one statement
+    (row locks keep the statuses judged by until the transaction commits)."""
+    history = actor.history_row(uuid.UUID(int=0), "", target, reason, now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BULK_MOVE_SQL,
+            {
+                "ids": ids,
+                "sources": sources,
+                "target": target,
+                "now": now,
+                "actor_kind": history.actor_kind,
+                "user_id": history.user_id,
+                "api_key_id": history.api_key_id,
+                "actor_label": history.actor_label,
+                "reason": history.reason,
+            },
+        )
+        rows = cursor.fetchall()
+    return (
+        {str(lead_id): status for lead_id, status, _ in rows},
+        {str(lead_id) for lead_id, _, moved in rows if moved},
+    )
+
+
+def _move_in_three(
+    ids: list[str], sources: list[str], target: str, actor: Actor, reason: str, now: datetime
+) -> Moves:
+    """SQLite (one writer at a time): read the statuses, one UPDATE, one INSERT of history."""
+    rows = Lead.objects.filter(pk__in=ids).values_list("id", "lead_status")
+    current_by_id = {str(lead_id): status for lead_id, status in rows}
+    movable = {lead_id: s for lead_id, s in current_by_id.items() if s in sources}
+    if movable:
+        Lead.objects.filter(pk__in=list(movable)).update(lead_status=target, updated_at=now)
+        LeadStatusChange.objects.bulk_create(
+            actor.history_row(uuid.UUID(lead_id), current, target, reason, now)
+            for lead_id, current in movable.items()
+        )
+    return current_by_id, set(movable)
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,9 @@ class LeadTable(tables.Table):
         else:
             phone = (
                 f'<a href="{esc(wa_link(record.contact_phone))}" rel="noopener noreferrer" '
-                f'target="_blank" aria-label="WhatsApp {name}">'
+                # The number is the link's name (what a voice user says to follow it);
+                # whose chat it opens is its description.
+                f'target="_blank" title="WhatsApp chat with {name}">'
                 f"{esc(phone_display(record.contact_phone))}</a>"
             )
         return mark_safe(  # noqa: S308

@@ -124,7 +124,7 @@ def test_it_retries_a_refused_connection_and_then_answers(fake: FakeTime) -> Non
     assert client.get("/leads", cached=False) == {"ok": True}
     assert upstream.calls == 3
     assert len(fake.sleeps) == 2
-    assert all(0 < pause <= client.backoff_cap for pause in fake.sleeps)
+    assert all(0 < pause <= client.retry.backoff_cap for pause in fake.sleeps)
 
 
 def test_it_gives_up_on_a_refused_connection_as_unavailable(fake: FakeTime) -> None:
@@ -132,7 +132,7 @@ def test_it_gives_up_on_a_refused_connection_as_unavailable(fake: FakeTime) -> N
     client = make_client(upstream, fake)
     with pytest.raises(Unavailable) as failed:
         client.get("/leads", cached=False)
-    assert upstream.calls == client.max_attempts == 3
+    assert upstream.calls == client.retry.max_attempts == 3
     assert "Cannot connect" in failed.value.detail
     assert failed.value.since == datetime.fromtimestamp(fake.now, UTC)  # when it gave up
 
@@ -208,7 +208,7 @@ def test_a_429_without_retry_after_backs_off_exponentially(fake: FakeTime) -> No
     assert len(fake.sleeps) == 3
     # Each pause is at most its exponential step, jittered down to no less than half of it.
     for attempt, pause in enumerate(fake.sleeps):
-        step = min(client.backoff_cap, client.backoff_base * 2**attempt)
+        step = min(client.retry.backoff_cap, client.retry.backoff_base * 2**attempt)
         assert step / 2 <= pause <= step
 
 
@@ -514,10 +514,10 @@ def test_while_it_is_down_a_read_is_one_short_probe(fake: FakeTime) -> None:
     client = make_client(upstream, fake)
     with pytest.raises(Unavailable):
         client.get("/leads", cached=False)
-    assert upstream.calls == client.max_attempts
+    assert upstream.calls == client.retry.max_attempts
 
     with pytest.raises(Unavailable):
         client.get("/leads", cached=False)
 
-    assert upstream.calls == client.max_attempts + 1
+    assert upstream.calls == client.retry.max_attempts + 1
     assert upstream.requests[-1].extensions["timeout"]["connect"] < client.timeout.connect

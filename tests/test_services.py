@@ -217,7 +217,8 @@ def _bulk_queries(count: int) -> int:
         result = lead_bulk_change_status(ids, "lost", SYSTEM)
     assert len(result.updated) + len(result.failed) == count + 1
     assert LeadStatusChange.objects.filter(lead__source_group=group).count() == len(result.updated)
-    return len(queries)
+    # The test's own transaction makes the service's a savepoint: not a statement of its own.
+    return len([q for q in queries if "SAVEPOINT" not in q["sql"]])
 
 
 def test_bulk_runs_the_same_number_of_sql_statements_for_ten_leads_and_for_three_hundred():
@@ -225,7 +226,9 @@ def test_bulk_runs_the_same_number_of_sql_statements_for_ten_leads_and_for_three
     many = _bulk_queries(300)
 
     assert few == many
-    assert many <= 6
+    # PostgreSQL: the leads, their history and the statuses in one statement, then the live
+    # event. SQLite: read, UPDATE, history INSERT, live event.
+    assert many == (2 if connection.vendor == "postgresql" else 4)
 
 
 # --- History -------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def test_every_cell_escapes_what_people_wrote() -> None:
     assert '<b>"' not in body and "<u>" not in body
     # The name inside attributes (the checkbox's and the WhatsApp link's labels) too.
     assert 'aria-label="Select Dana &quot;&lt;b&gt;&quot; Levi"' in body
-    assert 'aria-label="WhatsApp Dana &quot;&lt;b&gt;&quot; Levi"' in body
+    assert 'title="WhatsApp chat with Dana &quot;&lt;b&gt;&quot; Levi"' in body
     assert "the <mark>&lt;u&gt;</mark> price &amp; more" in body
 
 
