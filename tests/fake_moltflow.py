@@ -115,8 +115,8 @@ class FakeMoltflow:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
-    def add_session(self, name: str = "Sales phone") -> str:
-        session_id = str(uuid.uuid4())
+    def add_session(self, name: str = "Sales phone", *, session_id: str | None = None) -> str:
+        session_id = session_id or str(uuid.uuid4())
         self.sessions[session_id] = {
             "id": session_id,
             "name": name,
@@ -127,12 +127,19 @@ class FakeMoltflow:
         }
         return session_id
 
-    def add_group(self, session_id: str, name: str) -> str:
-        group_id = str(uuid.uuid4())
+    def add_group(
+        self,
+        session_id: str,
+        name: str,
+        *,
+        group_id: str | None = None,
+        wa_group_id: str | None = None,
+    ) -> str:
+        group_id = group_id or str(uuid.uuid4())
         self.groups[group_id] = {
             "id": group_id,
             "session_id": session_id,
-            "wa_group_id": f"1203630{len(self.groups):011d}@g.us",
+            "wa_group_id": wa_group_id or f"1203630{len(self.groups):011d}@g.us",
             "name": name,
             "monitor_mode": "keywords",
             "monitor_keywords": ["price", "looking for"],
@@ -150,7 +157,9 @@ class FakeMoltflow:
         phone: str | None = "+972521111111",
         status: str = "new",
         keyword: str | None = "price",
+        preview: str | None = None,
         detected_at: datetime | None = None,
+        message_count: int = 1,
     ) -> FakeLead:
         moment = detected_at or self.now()
         lead = FakeLead(
@@ -160,10 +169,11 @@ class FakeMoltflow:
             contact_name=name,
             lead_status=status,
             matched_keyword=keyword,
-            message_preview=f"Hi, what's the {keyword or 'deal'}?",
+            message_preview=preview if preview is not None else f"Hi, what's the {keyword}?",
             monitor_mode="keywords" if keyword else "first_message",
             detected_at=moment,
             updated_at=moment,
+            message_count=message_count,
         )
         self.leads[lead.id] = lead
         return lead
