@@ -3,8 +3,8 @@
 The project's own /api/v2 is a mirror the `moltflow` source was built against, so the two
 can share a misreading. This fake is written only from CONTRACT.md §1 and the response
 examples MoltFlow publishes for its Leads API (list, detail, status, reciprocity, bulk,
-export), with an in-memory store; it imports nothing from `leads`. The status table is the
-contract's, as tests/contract.py copies it.
+JSON export), with an in-memory store; it imports nothing from `leads`. The status table
+is the contract's, as tests/contract.py copies it.
 
 It answers the way the documented service does where the mirror is stricter or plainer:
 - objects carry fields the mirror never sends (a client must ignore what it does not know);
@@ -17,8 +17,6 @@ It answers the way the documented service does where the mirror is stricter or p
   `Retry-After`, on a clock the test supplies.
 """
 
-import csv
-import io
 import json
 import re
 import uuid
@@ -39,18 +37,6 @@ RATE_PER_MINUTE = {"free": 10, "starter": 20, "pro": 40, "business": 60}
 PLANS_WITH_BULK = {"pro", "business"}
 EXPORT_MAX = 10_000
 BULK_MAX = 1000
-CSV_COLUMNS = [
-    "id",
-    "contact_phone",
-    "contact_name",
-    "lead_status",
-    "lead_score",
-    "lead_detected_at",
-    "source_group_id",
-    "source_group_name",
-    "matched_keyword",
-    "message_preview",
-]
 
 
 def zulu(moment: datetime) -> str:
@@ -201,10 +187,6 @@ class FakeMoltflow:
         except Refused as refused:
             limits = refused.headers or self._limit_headers()
             return httpx.Response(refused.status, json={"detail": refused.detail}, headers=limits)
-        if isinstance(body, str):
-            return httpx.Response(
-                status, text=body, headers={**headers, "Content-Type": "text/csv; charset=utf-8"}
-            )
         return httpx.Response(status, json=body, headers=headers)
 
     def _authenticate(self, request: httpx.Request) -> None:
@@ -248,8 +230,8 @@ class FakeMoltflow:
             return 200, self._bulk_status(body)
         if (method, path) == ("POST", "/leads/bulk/add-to-group"):
             return 200, self._add_to_group(body)
-        if method == "GET" and path in ("/leads/export/json", "/leads/export/csv"):
-            return 200, self._export(query, path.rsplit("/", 1)[1])
+        if (method, path) == ("GET", "/leads/export/json"):
+            return 200, self._export(query)
         if (method, path) == ("GET", "/groups"):
             items = list(self.groups.values())
             return 200, {"items": items, "total": len(items)}
@@ -400,31 +382,10 @@ class FakeMoltflow:
             "last_inbound_at": zulu(wrote) if wrote else None,
         }
 
-    def _export(self, query: dict[str, str], fmt: str) -> Any:
+    def _export(self, query: dict[str, str]) -> list[dict[str, Any]]:
+        """The JSON export (the client never asks for the CSV one: it writes its own)."""
         self._gate("Exports")
-        chosen = self._selected(query)[:EXPORT_MAX]
-        if fmt == "json":
-            return [self._object(lead) for lead in chosen]
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
-        for lead in chosen:
-            item = self._object(lead)
-            writer.writerow(
-                [
-                    item["id"],
-                    item["contact_phone"] or "",
-                    item["contact_name"] or "",
-                    item["lead_status"],
-                    item["lead_score"],
-                    item["lead_detected_at"],
-                    item["source_group"]["id"],
-                    item["source_group"]["name"],
-                    item["trigger"]["matched_keyword"] or "",
-                    item["trigger"]["message_preview"],
-                ]
-            )
-        return out.getvalue()
+        return [self._object(lead) for lead in self._selected(query)[:EXPORT_MAX]]
 
     # --- custom groups ----------------------------------------------------------------------
 
