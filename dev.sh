@@ -96,7 +96,11 @@ case "$cmd" in
     "$VENV/bin/python" -m ruff format --check .
     # Types over leads/ and dashboard/ (django-stubs; configuration in pyproject.toml).
     "$VENV/bin/python" -m mypy
-    exec "$VENV/bin/python" -m pytest "$@"
+    # One pytest-xdist worker per core, each with its own test database and Redis database
+    # (tests/settings.py); a worker that is free takes tests queued for a busy one
+    # (worksteal), so one slow browser test does not hold the end of the run. Arguments come
+    # after, so `bash dev.sh test -n 0 tests/test_x.py` runs in this one process.
+    exec "$VENV/bin/python" -m pytest -n auto --dist worksteal "$@"
     ;;
   bench)
     # Every benchmark in one table (manage.py bench_all). It seeds the database it measures:

@@ -5,12 +5,35 @@ cookies are off here; everything else is what production runs.
 """
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("DJANGO_HTTPS", "off")
 # The webhooks are closed without a secret; tests sign with these (tests/webhooks.py).
 os.environ.setdefault("WAHA_WEBHOOK_SECRET", "waha-test-secret-for-the-suite-only")
 os.environ.setdefault("MOLTFLOW_WEBHOOK_SECRET", "moltflow-test-secret-for-the-suite-only")
+
+
+def worker_redis_url(redis_url: str, worker: str) -> str:
+    """The Redis database of one pytest-xdist worker: REDIS_URL's for gw0, the next for gw1...
+
+    Every test empties the cache (tests/conftest.py), and emptying a Redis cache empties its
+    whole database: two workers sharing one would wipe each other's reads mid-test. The
+    database number is the URL's path (`redis://host:6379/9`; none means 0).
+    """
+    if not worker.startswith("gw"):
+        return redis_url
+    parts = urlsplit(redis_url)
+    database = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+# Set in the environment, not only in CACHES: the servers some tests start as subprocesses
+# (`dev.sh prod`, runserver, gunicorn) inherit it and share this worker's database.
+if os.environ.get("REDIS_URL"):
+    os.environ["REDIS_URL"] = worker_redis_url(
+        os.environ["REDIS_URL"], os.environ.get("PYTEST_XDIST_WORKER", "")
+    )
 
 from dashboard.settings import *  # noqa: E402, F403
 from dashboard.settings import STORAGES  # noqa: E402

@@ -14,6 +14,7 @@ from django.core.cache.backends.redis import RedisCache
 from dashboard.settings import cache_settings
 from leads.client import MoltflowClient
 from leads.sources.errors import RateLimited
+from tests.settings import worker_redis_url
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL is not set")
@@ -31,6 +32,14 @@ def test_local_memory_is_the_cache_by_default_and_no_database_table_is() -> None
     backend = cache_settings("")["default"]
 
     assert backend["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_each_xdist_worker_empties_only_its_own_redis_database() -> None:
+    assert worker_redis_url("redis://127.0.0.1:6379/9", "gw0") == "redis://127.0.0.1:6379/9"
+    assert worker_redis_url("redis://127.0.0.1:6379/9", "gw1") == "redis://127.0.0.1:6379/10"
+    assert worker_redis_url("redis://:pw@redis:6380", "gw2") == "redis://:pw@redis:6380/2"
+    # Not under xdist (no worker, or the controller): REDIS_URL as it is.
+    assert worker_redis_url("redis://127.0.0.1:6379/9", "") == "redis://127.0.0.1:6379/9"
 
 
 class Upstream:

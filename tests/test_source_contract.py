@@ -1,17 +1,20 @@
 """One behaviour, every source: the same assertions against `local` and `moltflow`.
 
-`moltflow` runs twice: against the project's own /api/v2 in process (WSGITransport), and
-over real HTTP against a live server. The mirror API and the local source read one store,
-so whatever a source claims can be checked in the database.
+`moltflow` runs three times: against the project's own /api/v2 in process (WSGITransport),
+over real HTTP against a live server, and against a MoltFlow written from its documentation
+(tests/fake_moltflow.py), so that a misreading shared by the mirror and the client fails.
+Whatever a source claims is checked in its store (`Store`): the database that the local
+source and the mirror read, or the fake's memory.
 """
 
 import csv
 import io
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -20,7 +23,16 @@ from leads import assignments
 from leads import client as moltflow_client
 from leads.client import MoltflowClient
 from leads.follow_ups import lead_set_follow_up
-from leads.models import Account, CustomGroup, InboundMessage, Lead, LeadStatusChange, Plan
+from leads.models import (
+    Account,
+    CustomGroup,
+    InboundMessage,
+    Lead,
+    LeadStatusChange,
+    MonitoredGroup,
+    Plan,
+    Session,
+)
 from leads.pipeline import InvalidTransition as PipelineInvalidTransition
 from leads.pipeline import Status
 from leads.services import Actor
@@ -30,9 +42,98 @@ from leads.sources.local import LocalSource
 from leads.sources.moltflow import IDS_MAX, MoltflowSource
 from leads.sources.records import COUNT_CAP, SORT_KEYS, TAB_COUNT_CAP, LeadDetail, LeadQuery
 from tests.factories import make_api_key, make_group, make_lead, make_session
+from tests.fake_moltflow import API_KEY as FAKE_API_KEY
+from tests.fake_moltflow import FakeMoltflow
 from tests.inprocess import BASE_URL, wsgi_transport
 
+FAKE_BASE_URL = "https://apiv2.moltflow.test/api/v2"
+
 ACTOR = Actor(kind="user", label="contract test")
+
+
+class Store:
+    """Where the source's leads live, read and changed behind the source's back.
+
+    This project's database for `local` and the mirror; for `moltflow-fake` the documented
+    fake's memory (tests/fake_moltflow.py), which `adopt()` fills with the rows a test made
+    through the factories, under the same ids. Owners and follow-ups stay in the database for
+    every source: they are kept here beside either source's leads.
+    """
+
+    def __init__(self, fake: FakeMoltflow | None = None) -> None:
+        self.fake = fake
+
+    def adopt(self) -> None:
+        """Copy the sessions, groups and leads made in the database that the fake lacks."""
+        fake = self.fake
+        if fake is None:
+            return
+        for session in Session.objects.exclude(pk__in=[uuid.UUID(k) for k in fake.sessions]):
+            fake.add_session(session.name, session_id=str(session.pk))
+        for group in MonitoredGroup.objects.exclude(pk__in=[uuid.UUID(k) for k in fake.groups]):
+            fake.add_group(
+                str(group.session_id),
+                group.name,
+                group_id=str(group.pk),
+                wa_group_id=group.wa_group_id,
+            )
+        for lead in Lead.objects.exclude(pk__in=[uuid.UUID(k) for k in fake.leads]):
+            fake.add_lead(
+                str(lead.source_group_id),
+                lead_id=lead.pk,
+                name=lead.contact_name,
+                phone=lead.contact_phone,
+                status=lead.lead_status,
+                keyword=lead.matched_keyword,
+                preview=lead.message_preview,
+                detected_at=lead.lead_detected_at,
+                message_count=lead.message_count,
+            )
+
+    def status(self, lead: Lead) -> str:
+        if self.fake is not None:
+            return self.fake.status(lead.pk)
+        return Lead.objects.values_list("lead_status", flat=True).get(pk=lead.pk)
+
+    def update(self, lead: Lead, **fields: object) -> None:
+        if self.fake is not None:
+            self.fake.update(lead.pk, **fields)
+        else:
+            Lead.objects.filter(pk=lead.pk).update(**fields)
+
+    def history(self, lead: Lead) -> list[str] | None:
+        """The statuses the store recorded `lead` moving to; None where it keeps no history."""
+        if self.fake is not None:
+            return None
+        return list(LeadStatusChange.objects.filter(lead=lead).values_list("to_status", flat=True))
+
+    def set_plan(self, plan: Plan) -> None:
+        if self.fake is not None:
+            self.fake.plan = str(plan)
+        else:
+            Account.objects.update_or_create(pk=1, defaults={"plan": plan})
+
+    def wrote_first(self, lead: Lead, at: datetime) -> None:
+        """The lead's contact writes to the lead's session directly."""
+        session_id = lead.source_group.session_id
+        if self.fake is not None:
+            self.fake.inbound[(str(session_id), lead.contact_phone or "")] = at
+            return
+        InboundMessage.objects.create(
+            session_id=session_id,
+            wa_message_id="in-1",
+            contact_jid=lead.contact_jid,
+            contact_phone=lead.contact_phone,
+            body="Hi, about the flat",
+            received_at=at,
+        )
+
+    def members(self, custom_group_id: uuid.UUID) -> set[str]:
+        if self.fake is not None:
+            return set(self.fake.custom_groups[str(custom_group_id)]["members"])
+        return set(
+            CustomGroup.objects.get(pk=custom_group_id).members.values_list("phone", flat=True)
+        )
 
 
 @pytest.fixture(
@@ -41,24 +142,37 @@ ACTOR = Actor(kind="user", label="contract test")
         pytest.param("moltflow-wsgi", marks=pytest.mark.django_db),
         # A live server runs in another thread: only committed rows are visible to it.
         pytest.param("moltflow-http", marks=pytest.mark.django_db(transaction=True)),
+        # MoltFlow as its documentation describes it, not as this project mirrors it.
+        pytest.param("moltflow-fake", marks=pytest.mark.django_db),
     ]
 )
-def source(request: pytest.FixtureRequest) -> Iterator[LeadSource]:
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
     kind = request.param
+    fake = FakeMoltflow(clock=time.time) if kind == "moltflow-fake" else None
+    transports = {
+        "moltflow-wsgi": wsgi_transport(),
+        "moltflow-fake": fake.transport() if fake else None,
+    }
+    moltflow_client.install_transport(transports.get(kind))
+    request.node.source_kind = kind
+    try:
+        yield Store(fake)
+    finally:
+        moltflow_client.install_transport(None)
+
+
+@pytest.fixture
+def source(request: pytest.FixtureRequest, store: Store) -> LeadSource:
+    kind = request.node.source_kind
+    if kind == "local":
+        return LocalSource()
+    if kind == "moltflow-fake":
+        return MoltflowSource(MoltflowClient(FAKE_BASE_URL, FAKE_API_KEY))
     base_url = BASE_URL
     if kind == "moltflow-http":
         base_url = request.getfixturevalue("live_server").url + "/api/v2"
-        moltflow_client.install_transport(None)
-    elif kind == "moltflow-wsgi":
-        moltflow_client.install_transport(wsgi_transport())
-    if kind == "local":
-        yield LocalSource()
-        return
     _, raw_key = make_api_key()
-    try:
-        yield MoltflowSource(MoltflowClient(base_url, raw_key))
-    finally:
-        moltflow_client.install_transport(None)
+    return MoltflowSource(MoltflowClient(base_url, raw_key))
 
 
 @dataclass
@@ -75,12 +189,12 @@ class World:
 
 
 @pytest.fixture
-def world(source: LeadSource) -> World:
+def world(source: LeadSource, store: Store) -> World:
     session = make_session()
     group_a = make_group(session, name="Real Estate IL")
     group_b = make_group(session, name="Berlin Wohnungen")
     now = timezone.now()
-    return World(
+    world = World(
         dana=make_lead(group_a, name="Dana Levi", detected_at=now - timedelta(minutes=1)),
         omar=make_lead(
             group_a,
@@ -104,14 +218,12 @@ def world(source: LeadSource) -> World:
             group_a, status="lost", name="Lina", phone="", detected_at=now - timedelta(minutes=5)
         ),
     )
+    store.adopt()
+    return world
 
 
 def ids(page_rows: tuple) -> list[uuid.UUID]:
     return [row.id for row in page_rows]
-
-
-def status_in_store(lead: Lead) -> str:
-    return Lead.objects.values_list("lead_status", flat=True).get(pk=lead.pk)
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -166,7 +278,7 @@ def test_pages_without_a_total_still_say_whether_more_follow(
 
 
 def test_a_page_larger_than_the_upstream_maximum_is_complete(
-    source: LeadSource, world: World
+    source: LeadSource, world: World, store: Store
 ) -> None:
     group = make_group(name="Busy group")
     old = timezone.now() - timedelta(days=1)
@@ -179,6 +291,7 @@ def test_a_page_larger_than_the_upstream_maximum_is_complete(
         )
         for n in range(120)
     )
+    store.adopt()
     page = source.list_leads(LeadQuery(), offset=3, limit=110)
     expected = list(Lead.objects.order_by("-lead_detected_at", "-id").values_list("id", flat=True))
     assert ids(page.rows) == expected[3:113]
@@ -240,7 +353,7 @@ def test_an_id_list_longer_than_the_source_looks_up_is_refused(
 
 
 def test_owning_more_leads_than_the_source_reads_one_by_one_shows_counts_as_capped(
-    source: LeadSource, django_user_model
+    source: LeadSource, store: Store, django_user_model
 ) -> None:
     # MoltFlow cannot filter by our owners: it reads the most recently assigned IDS_MAX one by
     # one, and must not present that as the whole number.
@@ -248,6 +361,7 @@ def test_owning_more_leads_than_the_source_reads_one_by_one_shows_counts_as_capp
     group = make_group()
     for _ in range(IDS_MAX + 1):
         assignments.lead_take(make_lead(group).id, rick)
+    store.adopt()
 
     counts = source.count_by_status_capped(LeadQuery(owner_id=rick.pk), COUNT_CAP, TAB_COUNT_CAP)
 
@@ -308,9 +422,9 @@ def test_it_lists_the_leads_whose_follow_up_falls_in_a_window(
 
 
 def test_a_listed_lead_carries_its_message_count_unless_the_list_has_none(
-    source: LeadSource, world: World
+    source: LeadSource, world: World, store: Store
 ) -> None:
-    Lead.objects.filter(pk=world.omar.pk).update(message_count=4)
+    store.update(world.omar, message_count=4)
     row = next(row for row in source.list_leads(LeadQuery()).rows if row.id == world.omar.id)
     # MoltFlow's list of leads does not carry the count (only its detail does): unknown, not 0.
     assert row.message_count == (None if source.name == "moltflow" else 4)
@@ -376,48 +490,56 @@ def test_it_lists_the_sessions_by_name(source: LeadSource, world: World) -> None
 # --- changing status --------------------------------------------------------------------
 
 
-def test_it_moves_a_lead_the_pipeline_allows(source: LeadSource, world: World) -> None:
+def test_it_moves_a_lead_the_pipeline_allows(
+    source: LeadSource, world: World, store: Store
+) -> None:
     source.list_leads(LeadQuery())  # a screen has the list cached
     moved = source.change_status(world.dana.id, Status.CONTACTED, actor=ACTOR)
     assert moved.status == Status.CONTACTED
-    assert status_in_store(world.dana) == "contacted"
-    assert LeadStatusChange.objects.filter(lead=world.dana, to_status="contacted").count() == 1
+    assert store.status(world.dana) == "contacted"
+    assert store.history(world.dana) in (["contacted"], None)
     # What every screen reads next shows the move, cache or not.
     assert source.list_leads(LeadQuery()).rows[0].status == Status.CONTACTED
     assert source.get_lead(world.dana.id).status == Status.CONTACTED
 
 
-def test_it_refuses_a_move_the_pipeline_forbids(source: LeadSource, world: World) -> None:
+def test_it_refuses_a_move_the_pipeline_forbids(
+    source: LeadSource, world: World, store: Store
+) -> None:
     with pytest.raises(InvalidTransition) as refused:
         source.change_status(world.ivan.id, Status.NEW, actor=ACTOR)
     assert isinstance(refused.value, PipelineInvalidTransition)
     assert (refused.value.current, refused.value.target) == ("converted", "new")
-    assert status_in_store(world.ivan) == "converted"
-    assert not LeadStatusChange.objects.filter(lead=world.ivan).exists()
+    assert store.status(world.ivan) == "converted"
+    assert store.history(world.ivan) in ([], None)
 
 
-def test_a_refusal_names_the_status_the_lead_really_has(source: LeadSource, world: World) -> None:
+def test_a_refusal_names_the_status_the_lead_really_has(
+    source: LeadSource, world: World, store: Store
+) -> None:
     source.get_lead(world.dana.id)  # cached as "new"
-    Lead.objects.filter(pk=world.dana.pk).update(lead_status="converted")  # moved elsewhere
+    store.update(world.dana, lead_status="converted")  # moved elsewhere
     with pytest.raises(InvalidTransition) as refused:
         source.change_status(world.dana.id, Status.QUALIFIED, actor=ACTOR)
     assert refused.value.current == "converted"
 
 
-def test_a_stale_screen_cannot_move_a_lead(source: LeadSource, world: World) -> None:
+def test_a_stale_screen_cannot_move_a_lead(source: LeadSource, world: World, store: Store) -> None:
     with pytest.raises(StaleStatus) as refused:
         source.change_status(
             world.dana.id, Status.QUALIFIED, actor=ACTOR, expected_status=Status.CONTACTED
         )
     assert (refused.value.current, refused.value.expected) == ("new", "contacted")
-    assert status_in_store(world.dana) == "new"
+    assert store.status(world.dana) == "new"
     moved = source.change_status(
         world.dana.id, Status.QUALIFIED, actor=ACTOR, expected_status=Status.NEW
     )
     assert moved.status == Status.QUALIFIED
 
 
-def test_a_bulk_move_reports_every_lead_it_did_not_move(source: LeadSource, world: World) -> None:
+def test_a_bulk_move_reports_every_lead_it_did_not_move(
+    source: LeadSource, world: World, store: Store
+) -> None:
     unknown = uuid.uuid4()
     outcome = source.bulk_change_status(
         [world.dana.id, world.ivan.id, unknown, world.dana.id, world.omar.id],
@@ -429,15 +551,15 @@ def test_a_bulk_move_reports_every_lead_it_did_not_move(source: LeadSource, worl
     assert set(failures) == {world.ivan.id, unknown}
     assert failures[world.ivan.id].current_status == Status.CONVERTED
     assert failures[unknown].current_status is None
-    assert status_in_store(world.dana) == status_in_store(world.omar) == "lost"
-    assert status_in_store(world.ivan) == "converted"
+    assert store.status(world.dana) == store.status(world.omar) == "lost"
+    assert store.status(world.ivan) == "converted"
     assert source.count_by_status()[Status.LOST] == 3
 
 
 # --- custom groups, reciprocity, export ----------------------------------------------------
 
 
-def test_it_adds_leads_to_a_custom_group(source: LeadSource, world: World) -> None:
+def test_it_adds_leads_to_a_custom_group(source: LeadSource, world: World, store: Store) -> None:
     buyers = source.create_custom_group("Buyers")
     assert (buyers.name, buyers.member_count) == ("Buyers", 0)
     leads = [world.dana.id, world.yael.id, world.lina.id]  # Lina's number is hidden
@@ -445,28 +567,23 @@ def test_it_adds_leads_to_a_custom_group(source: LeadSource, world: World) -> No
     assert (first.added, first.skipped) == (2, 1)
     again = source.add_to_custom_group(leads, buyers.id)
     assert (again.added, again.skipped) == (0, 3)
-    members = set(CustomGroup.objects.get(pk=buyers.id).members.values_list("phone", flat=True))
-    assert members == {world.dana.contact_phone, world.yael.contact_phone}
+    assert store.members(buyers.id) == {world.dana.contact_phone, world.yael.contact_phone}
     assert [(g.name, g.member_count) for g in source.list_custom_groups()] == [("Buyers", 2)]
     with pytest.raises(NotFound):
         source.add_to_custom_group(leads, uuid.uuid4())
 
 
-def test_it_tells_whether_the_contact_wrote_first(source: LeadSource, world: World) -> None:
+def test_it_tells_whether_the_contact_wrote_first(
+    source: LeadSource, world: World, store: Store
+) -> None:
     session_id = world.dana.source_group.session_id
     wrote_at = timezone.now() - timedelta(minutes=30)
-    InboundMessage.objects.create(
-        session_id=session_id,
-        wa_message_id="in-1",
-        contact_jid=world.dana.contact_jid,
-        contact_phone=world.dana.contact_phone,
-        body="Hi, about the flat",
-        received_at=wrote_at,
-    )
+    store.wrote_first(world.dana, wrote_at)
     dana = source.reciprocity(world.dana.id)
     assert dana.has_messaged_first is True
     assert dana.session_id == session_id
-    assert abs((dana.last_inbound_at - wrote_at).total_seconds()) < 0.001
+    # MoltFlow's documented examples give whole seconds; the mirror sends microseconds.
+    assert abs((dana.last_inbound_at - wrote_at).total_seconds()) < 1
     omar = source.reciprocity(world.omar.id, session_id)
     assert (omar.has_messaged_first, omar.last_inbound_at) == (False, None)
 
@@ -502,8 +619,10 @@ def test_it_says_what_it_can_do_on_the_business_plan(source: LeadSource, world: 
     assert {"status", "source_group_id", "search"} <= capabilities.filters
 
 
-def test_bulk_and_export_are_refused_below_pro(source: LeadSource, world: World) -> None:
-    Account.objects.update_or_create(pk=1, defaults={"plan": Plan.STARTER})
+def test_bulk_and_export_are_refused_below_pro(
+    source: LeadSource, world: World, store: Store
+) -> None:
+    store.set_plan(Plan.STARTER)
     capabilities = source.capabilities()
     assert capabilities.plan == "starter"
     assert not capabilities.bulk and not capabilities.export
@@ -513,7 +632,7 @@ def test_bulk_and_export_are_refused_below_pro(source: LeadSource, world: World)
     assert "Pro plan" in refused.value.reason
     with pytest.raises(Forbidden):
         source.export("csv", LeadQuery())
-    assert status_in_store(world.dana) == "new"
+    assert store.status(world.dana) == "new"
     # Single moves stay open to every plan.
     assert source.change_status(world.dana.id, Status.CONTACTED, actor=ACTOR).status == "contacted"
 
