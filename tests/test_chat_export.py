@@ -12,7 +12,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from leads.chat_export import ChatExportError, parse_chat_text, read_chat_export
+from leads.chat_export import (
+    MAX_MESSAGE_CHARS,
+    ChatExportError,
+    parse_chat_text,
+    read_chat_export,
+)
 from leads.chat_import import import_chat_export
 from leads.detection import GroupMessageIn, ingest_group_message
 from leads.models import GroupMessage, Lead
@@ -191,6 +196,29 @@ def test_it_reports_unparseable_lines_with_their_numbers():
         (4, "32/13/2023, 14:05 - Dana: no such day"),
     ]
     assert [m.text for m in export.messages] == ["price?", "ok"]
+
+
+def test_reading_block_by_block_gives_what_the_whole_text_gives():
+    # Over 64 KB of two- and four-byte characters: blocks end inside characters and lines.
+    text = "".join(f"25/12/2023, 14:{n % 60:02d} - דנה: מחיר {n} 🙂\n" for n in range(3000))
+
+    for encoding in ("utf-8", "utf-16"):
+        assert read_chat_export(text.encode(encoding), UTC) == parse(text)
+
+
+def test_a_message_longer_than_whatsapp_allows_is_cut():
+    text = "25/12/2023, 14:05 - Dana: hi\n" + ("x" * 1000 + "\n") * 100
+
+    (message,) = parse(text).messages
+
+    assert MAX_MESSAGE_CHARS <= len(message.text) < MAX_MESSAGE_CHARS + 1002
+
+
+def test_a_line_longer_than_a_megabyte_is_not_an_export():
+    data = b"25/12/2023, 14:05 - Dana: " + b"x" * (1024 * 1024 + 10)
+
+    with pytest.raises(ChatExportError, match="a line is longer than 1 MB"):
+        read_chat_export(data, UTC)
 
 
 def test_a_file_that_is_not_a_chat_export_is_refused():
