@@ -110,10 +110,13 @@ class ImportProgress:
 
 
 class ImportTracker(Protocol):
-    """Who follows an import (a background job): told as the file is read and checked, and
-    inside each chunk's transaction, so what it records commits with the chunk or not at all."""
+    """Who follows an import (a background job): told how far the file has been read (in
+    each pass), and inside each chunk's transaction, so what it records commits with the
+    chunk or not at all."""
 
     def checking(self, bytes_read: int, total: int) -> None: ...
+
+    def reading(self, bytes_read: int) -> None: ...
 
     def chunk_done(self, progress: ImportProgress) -> None: ...
 
@@ -139,7 +142,7 @@ def import_chat_export(
         if tracker
         else export.lines()
     )
-    lines = export.lines()
+    lines = export.lines(tracker.reading if tracker else None)
     tally = ExportTally()
     members: set[str] = set()
     incoming = _incoming(group, iter_messages(lines, order, tally), members)
