@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connections, transaction
+from django.db import connections, reset_queries, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -165,6 +165,7 @@ class _Lease:
             self._renew()
 
     def chunk_done(self, progress: ImportProgress) -> None:
+        reset_queries()  # with DEBUG on, a worker's query log would grow for the whole import
         self._renew(
             messages_done=progress.messages,
             leads_created=progress.leads_created,

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from leads.bench import write_sample_chat_export
@@ -255,6 +256,17 @@ def test_reading_a_20_mb_upload_holds_a_small_part_of_it_in_memory(tmp_path):
     assert read == 10_000
     # A piece of the upload or two (1 MB each) and a block being decoded: not the file.
     assert peak < 4 * UPLOAD_PIECE_BYTES < size / 5
+
+
+@pytest.mark.django_db
+def test_a_worker_keeps_no_query_log_of_a_whole_import_in_debug_mode(settings):
+    settings.DEBUG = True  # Django logs every query then; a request's log ends with it
+    make_import_job(make_group(keywords=["price"]), sample_export())
+
+    run_queued_jobs()
+
+    assert ImportJob.objects.get().state == ImportState.DONE
+    assert len(connection.queries) < 20
 
 
 # --- Who may ------------------------------------------------------------------------------------
