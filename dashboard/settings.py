@@ -299,6 +299,11 @@ WAHA_API_KEY = env_str("WAHA_API_KEY", "")
 # Messages the team may send per WhatsApp session per minute (a number sending faster risks a ban).
 OUTREACH_PER_MINUTE = env_int("OUTREACH_PER_MINUTE", 20)
 
+# --- Chat-export imports --------------------------------------------------------------------
+# Imports run in the background: by a worker thread of the app process that queues or shows
+# one (on), or only by `manage.py run_imports` (off: for deployments that schedule it).
+IMPORT_WORKER = env_bool("IMPORT_WORKER", True)
+
 # --- The mirror API (/api/v2) --------------------------------------------------------------
 # Per-plan request limits per key per minute; "off" for a trusted internal deployment.
 MIRROR_RATE_LIMITS = env_bool("MIRROR_RATE_LIMITS", True)

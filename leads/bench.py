@@ -16,7 +16,8 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, timedelta
+from typing import IO, Any
 
 from django.db import connection
 from django.http import HttpResponseBase
@@ -191,3 +192,26 @@ def time_pages(
         )
         for label, (samples, statements) in measured.items()
     ]
+
+
+def write_sample_chat_export(
+    out: IO[str], messages: int, members: int = 2000, filler: str = ""
+) -> None:
+    """A generated Android export (day/month, 24-hour) of `messages` member messages: phone
+    senders, one message in 50 asking the price, some continuation and system lines; about
+    100 bytes a message, so 517,000 messages make the 50 MB of issue 12. A `filler` is a
+    further line of every message."""
+    start = datetime(2023, 1, 1, 8, 0)
+    for n in range(messages):
+        stamp = (start + timedelta(minutes=n // 3)).strftime("%d/%m/%Y, %H:%M")
+        member = (n * 7919) % members
+        sender = f"+972 52-{member // 10000:03d}-{member % 10000:04d}"
+        text = "what's the price of the flat on Herzl street?" if n % 50 == 0 else "thanks"
+        text = f"message {n} about the listings today in the north, {text}"
+        out.write(f"{stamp} - {sender}: {text}\n")
+        if filler:
+            out.write(f"{filler}\n")
+        if n % 100 == 1:
+            out.write("and one more line about it\n")
+        if n % 1000 == 2:
+            out.write(f"{stamp} - Dana joined using this group's invite link\n")

@@ -13,18 +13,29 @@ are system lines, not member messages. Whether dates are day/month or month/day 
 once for the whole file.
 """
 
+import codecs
+import functools
 import io
 import re
 import unicodedata
 import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from typing import IO, BinaryIO, Protocol
 
 from django.utils import timezone
 
-from leads.phones import normalise_phone
+from leads.phones import default_region, normalise_phone
 
 MAX_TEXT_BYTES = 50 * 1024 * 1024
+# A report lists this many unreadable lines and counts the rest.
+MAX_UNPARSEABLE_KEPT = 200
+# WhatsApp refuses to send a longer message; anything longer is not one message.
+MAX_MESSAGE_CHARS = 65_536
+_MAX_LINE_CHARS = 1024 * 1024
+_BLOCK_BYTES = 64 * 1024
 
 _SPACE = r"[ \t\u00a0\u202f]"
 _STAMP = (
@@ -95,134 +106,285 @@ class _Stamped:
     parts: dict[str, str]
     rest: str
     continuation: list[str] = field(default_factory=list)
+    length: int = 0
+
+    def add(self, line: str) -> None:
+        """A continuation line; past WhatsApp's longest message the rest is dropped."""
+        if self.length < MAX_MESSAGE_CHARS:
+            self.continuation.append(line)
+            self.length += len(line) + 1
+
+
+class ExportFile:
+    """An uploaded export on a seekable binary stream: the `.txt` itself, or a `.zip` holding
+    one chat `.txt`. Each `lines()` reads it again from the start, in constant memory."""
+
+    def __init__(self, binary: BinaryIO) -> None:
+        binary.seek(0)
+        self._binary = binary
+        self._zipped: tuple[zipfile.ZipFile, zipfile.ZipInfo] | None = None
+        if binary.read(4) == b"PK\x03\x04":
+            self._zipped = _chat_in_zip(binary)
+            self.size = self._zipped[1].file_size
+        else:
+            self.size = binary.seek(0, io.SEEK_END)
+
+    def lines(self, on_read: Callable[[int], None] | None = None) -> "ExportLines":
+        zipped = self._zipped
+        if zipped is not None:
+            return ExportLines(lambda: _zip_member(*zipped), on_read)
+        return ExportLines(self._rewound, on_read)
+
+    def _rewound(self) -> "_Readable":
+        self._binary.seek(0)
+        return self._binary
+
+
+class ExportLines:
+    """An export's lines, decoded block by block: "\r" dropped, split on "\n" only
+    (str.splitlines() would also break on separators a message may hold).
+
+    `bytes_read` says how far into the file the lines so far reach. Refuses a file that is
+    not UTF-8 (or UTF-16 with its byte order mark), is binary, exceeds 50 MB, or holds a
+    line no phone would write.
+    """
+
+    def __init__(
+        self, opener: Callable[[], "_Readable"], on_read: Callable[[int], None] | None = None
+    ) -> None:
+        self._opener = opener
+        self._on_read = on_read
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[str]:
+        binary = self._opener()
+        block = binary.read(_BLOCK_BYTES)
+        encoding = "utf-16" if block[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+        decoder = codecs.getincrementaldecoder(encoding)()
+        pending = ""
+        while True:
+            self.bytes_read += len(block)
+            if self.bytes_read > MAX_TEXT_BYTES:
+                raise ChatExportError("The chat is larger than 50 MB.")
+            try:
+                text = decoder.decode(block, final=not block)
+            except UnicodeDecodeError:
+                raise ChatExportError(
+                    "This file is not a WhatsApp chat export: it is not UTF-8 text."
+                ) from None
+            if "\x00" in text:
+                raise ChatExportError(
+                    "This file is not a WhatsApp chat export: it is a binary file."
+                )
+            *complete, pending = (pending + text).split("\n")
+            if len(pending) > _MAX_LINE_CHARS:
+                raise ChatExportError(
+                    "This file is not a WhatsApp chat export: a line is longer than 1 MB."
+                )
+            for line in complete:
+                yield line.rstrip("\r")
+            if self._on_read:
+                self._on_read(self.bytes_read)
+            if not block:
+                break
+            block = binary.read(_BLOCK_BYTES)
+        yield pending.rstrip("\r")
+
+
+def _chat_in_zip(binary: BinaryIO) -> tuple[zipfile.ZipFile, zipfile.ZipInfo]:
+    try:
+        archive = zipfile.ZipFile(binary)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as error:
+        raise ChatExportError(f"The zip file cannot be read ({error}).") from None
+    texts = [
+        info
+        for info in archive.infolist()
+        if info.filename.lower().endswith(".txt")
+        and not info.is_dir()
+        and not info.filename.startswith("__MACOSX/")
+    ]
+    if len(texts) > 1:
+        # WhatsApp names the chat `_chat.txt` (iOS) or "WhatsApp Chat with …" (Android);
+        # other .txt files in an export with media are attachments.
+        chats = [i for i in texts if i.filename.rsplit("/", 1)[-1].lower() == "_chat.txt"]
+        chats = chats or [i for i in texts if "whatsapp" in i.filename.lower()]
+        texts = chats if len(chats) == 1 else texts
+    if len(texts) != 1:
+        raise ChatExportError(
+            f"The zip file holds {len(texts)} .txt files; it should hold exactly one chat."
+        )
+    if texts[0].file_size > MAX_TEXT_BYTES:
+        raise ChatExportError("The chat inside the zip file is larger than 50 MB.")
+    return archive, texts[0]
+
+
+def _zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> "_Readable":
+    """The chat's decompressed bytes; read errors surface as `ChatExportError`."""
+    try:
+        return _ZipErrors(archive.open(info))
+    except (zipfile.BadZipFile, NotImplementedError, EOFError) as error:
+        raise ChatExportError(f"The zip file cannot be read ({error}).") from None
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class _ZipErrors:
+    def __init__(self, member: IO[bytes]) -> None:
+        self._member = member
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._member.read(size)
+        except (zipfile.BadZipFile, NotImplementedError, EOFError, zlib.error) as error:
+            raise ChatExportError(f"The zip file cannot be read ({error}).") from None
 
 
 def read_chat_export(data: bytes, tz: tzinfo | None = None) -> ChatExport:
-    """Parse an uploaded export: the `.txt` itself, or a `.zip` holding one chat `.txt`."""
-    if data[:4] == b"PK\x03\x04":
-        data = _text_from_zip(data)
-    return parse_chat_text(_decode(data), tz)
-
-
-def _text_from_zip(data: bytes) -> bytes:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        texts = [
-            info
-            for info in archive.infolist()
-            if info.filename.lower().endswith(".txt")
-            and not info.is_dir()
-            and not info.filename.startswith("__MACOSX/")
-        ]
-        if len(texts) > 1:
-            # WhatsApp names the chat `_chat.txt` (iOS) or "WhatsApp Chat with …" (Android);
-            # other .txt files in an export with media are attachments.
-            chats = [i for i in texts if i.filename.rsplit("/", 1)[-1].lower() == "_chat.txt"]
-            chats = chats or [i for i in texts if "whatsapp" in i.filename.lower()]
-            texts = chats if len(chats) == 1 else texts
-        if len(texts) != 1:
-            raise ChatExportError(
-                f"The zip file holds {len(texts)} .txt files; it should hold exactly one chat."
-            )
-        info = texts[0]
-        if info.file_size > MAX_TEXT_BYTES:
-            raise ChatExportError("The chat inside the zip file is larger than 50 MB.")
-        with archive.open(info) as member:
-            # Read one byte past the limit: the size in the header may lie.
-            content = member.read(MAX_TEXT_BYTES + 1)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as error:
-        raise ChatExportError(f"The zip file cannot be read ({error}).") from None
-    if len(content) > MAX_TEXT_BYTES:
-        raise ChatExportError("The chat inside the zip file is larger than 50 MB.")
-    return content
-
-
-def _decode(data: bytes) -> str:
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8-sig"
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError:
-        raise ChatExportError(
-            "This file is not a WhatsApp chat export: it is not UTF-8 text."
-        ) from None
-    if "\x00" in text:
-        raise ChatExportError("This file is not a WhatsApp chat export: it is a binary file.")
-    return text
+    """Parse an uploaded export held in memory (small files; imports stream `ExportFile`)."""
+    export = ExportFile(io.BytesIO(data))
+    return _whole_export(export.lines(), export.lines(), tz)
 
 
 def parse_chat_text(text: str, tz: tzinfo | None = None) -> ChatExport:
     """Parse an export's text; naive times are read in `tz` (default: the current zone)."""
-    tz = tz or timezone.get_current_timezone()
-    stamped: list[_Stamped] = []
-    unparseable: list[UnparseableLine] = []
-    # Split on newlines only: str.splitlines() would also break on separators a message may hold.
-    for number, raw_line in enumerate(text.split("\n"), start=1):
-        line = raw_line.rstrip("\r")
-        bare = line.lstrip(_MARKS)
-        match = _IOS_LINE.fullmatch(bare) or _ANDROID_LINE.fullmatch(bare)
-        if match:
-            parts = {k: v for k, v in match.groupdict().items() if v is not None and k != "rest"}
-            stamped.append(_Stamped(number, line, parts, match.group("rest")))
-        elif stamped:
-            stamped[-1].continuation.append(line)
-        elif line.strip(_MARKS + " \t"):
-            unparseable.append(UnparseableLine(number, line[:200]))
-    if not stamped:
-        raise ChatExportError(
-            "This file is not a WhatsApp chat export: no line starts with a date and time."
-        )
-    order = _date_order(stamped)
-    messages: list[ExportMessage] = []
-    system_lines = 0
-    for item in stamped:
-        sent_at = _datetime(item.parts, order, tz)
-        if sent_at is None:
-            unparseable.append(UnparseableLine(item.line_number, item.line[:200]))
-            continue
-        message = _member_message(item, sent_at)
-        if message is None:
-            system_lines += 1
-        else:
-            messages.append(message)
-    unparseable.sort(key=lambda line: line.line_number)
+    lines = text.split("\n")
+    return _whole_export(lines, lines, tz)
+
+
+def _whole_export(
+    first_pass: Iterable[str], second_pass: Iterable[str], tz: tzinfo | None
+) -> ChatExport:
+    order = read_date_order(first_pass)
+    tally = ExportTally()
+    messages = tuple(iter_messages(second_pass, order, tally, tz))
     return ChatExport(
-        messages=tuple(messages),
-        unparseable=tuple(unparseable),
-        system_lines=system_lines,
+        messages=messages,
+        unparseable=tuple(tally.unparseable),
+        system_lines=tally.system_lines,
         date_order=order,
     )
 
 
-def _date_order(stamped: list[_Stamped]) -> str:
-    """Day/month or month/day for the whole file: a number above 12 settles it.
+def _stamp(line: str) -> re.Match[str] | None:
+    bare = line.lstrip(_MARKS)
+    return _IOS_LINE.fullmatch(bare) or _ANDROID_LINE.fullmatch(bare)
+
+
+def _parts(match: re.Match[str]) -> dict[str, str]:
+    return {k: v for k, v in match.groupdict().items() if v is not None and k != "rest"}
+
+
+def read_date_order(lines: Iterable[str]) -> str:
+    """The first pass: whether the whole file's dates are day/month, month/day or year first.
+
+    Raises `ChatExportError` when no line starts with a date and time.
+    """
+    evidence = _DateEvidence()
+    for line in lines:
+        match = _stamp(line)
+        if match:
+            evidence.add(_parts(match))
+    if not evidence.stamped:
+        raise ChatExportError(
+            "This file is not a WhatsApp chat export: no line starts with a date and time."
+        )
+    return evidence.order()
+
+
+@dataclass
+class ExportTally:
+    """What the second pass counts beside the messages: system lines, and unreadable lines
+    (the first `MAX_UNPARSEABLE_KEPT` kept, all of them counted)."""
+
+    system_lines: int = 0
+    unparseable_count: int = 0
+    unparseable: list[UnparseableLine] = field(default_factory=list)
+
+    def unreadable(self, line_number: int, line: str) -> None:
+        self.unparseable_count += 1
+        if len(self.unparseable) < MAX_UNPARSEABLE_KEPT:
+            self.unparseable.append(UnparseableLine(line_number, line[:200]))
+
+
+def iter_messages(
+    lines: Iterable[str], order: str, tally: ExportTally, tz: tzinfo | None = None
+) -> Iterator[ExportMessage]:
+    """The second pass: the member messages in file order, one held in memory at a time."""
+    tz = tz or timezone.get_current_timezone()
+    current: _Stamped | None = None
+    for number, line in enumerate(lines, start=1):
+        match = _stamp(line)
+        if match:
+            if current is not None:
+                yield from _finish(current, order, tally, tz)
+            current = _Stamped(number, line, _parts(match), match.group("rest"))
+        elif current is not None:
+            current.add(line)
+        elif line.strip(_MARKS + " \t"):
+            tally.unreadable(number, line)
+    if current is not None:
+        yield from _finish(current, order, tally, tz)
+
+
+def _finish(
+    item: "_Stamped", order: str, tally: ExportTally, tz: tzinfo
+) -> Iterator[ExportMessage]:
+    sent_at = _datetime(item.parts, order, tz)
+    if sent_at is None:
+        tally.unreadable(item.line_number, item.line)
+        return
+    message = _member_message(item, sent_at)
+    if message is None:
+        tally.system_lines += 1
+    else:
+        yield message
+
+
+class _DateEvidence:
+    """Day/month or month/day for the whole file, gathered line by line: a number above 12
+    settles it.
 
     When no date settles it (every day so far is 12 or less), the reading under which the
     dates run forward in time wins, since an export is in order; failing that, a 12-hour clock
     suggests a US phone (month/day), and anything else day/month, the commoner order.
     """
-    if any(len(item.parts["d1"]) == 4 for item in stamped):
-        return "year/month/day"
-    day_first_evidence = any(int(item.parts["d1"]) > 12 for item in stamped)
-    month_first_evidence = any(int(item.parts["d2"]) > 12 for item in stamped)
-    if day_first_evidence != month_first_evidence:
-        return "day/month" if day_first_evidence else "month/day"
-    if day_first_evidence:  # contradictory file: keep the reading that fits more lines
-        day_first_fits = sum(int(item.parts["d2"]) <= 12 for item in stamped)
-        month_first_fits = sum(int(item.parts["d1"]) <= 12 for item in stamped)
-        return "day/month" if day_first_fits >= month_first_fits else "month/day"
-    backwards = {order: _steps_backwards(stamped, order) for order in ("day/month", "month/day")}
-    if backwards["day/month"] != backwards["month/day"]:
-        return min(backwards, key=lambda order: backwards[order])
-    twelve_hour = any("ampm" in item.parts for item in stamped)
-    return "month/day" if twelve_hour else "day/month"
 
+    _ORDERS = ("day/month", "month/day")
 
-def _steps_backwards(stamped: list[_Stamped], order: str) -> int:
-    dates = [_date_key(item.parts, order) for item in stamped]
-    return sum(1 for a, b in zip(dates, dates[1:], strict=False) if a and b and b < a)
+    def __init__(self) -> None:
+        self.stamped = 0
+        self.year_first = self.day_first = self.month_first = self.twelve_hour = False
+        self.fits = dict.fromkeys(self._ORDERS, 0)
+        self.backwards = dict.fromkeys(self._ORDERS, 0)
+        self.previous: dict[str, tuple[int, int, int] | None] = dict.fromkeys(self._ORDERS)
+
+    def add(self, parts: dict[str, str]) -> None:
+        self.stamped += 1
+        first, second = int(parts["d1"]), int(parts["d2"])
+        self.year_first |= len(parts["d1"]) == 4
+        self.day_first |= first > 12
+        self.month_first |= second > 12
+        self.twelve_hour |= "ampm" in parts
+        self.fits["day/month"] += second <= 12
+        self.fits["month/day"] += first <= 12
+        for order in self._ORDERS:
+            key = _date_key(parts, order)
+            previous = self.previous[order]
+            self.backwards[order] += bool(previous and key and key < previous)
+            self.previous[order] = key
+
+    def order(self) -> str:
+        if self.year_first:
+            return "year/month/day"
+        if self.day_first != self.month_first:
+            return "day/month" if self.day_first else "month/day"
+        if self.day_first:  # contradictory file: keep the reading that fits more lines
+            return "day/month" if self.fits["day/month"] >= self.fits["month/day"] else "month/day"
+        if self.backwards["day/month"] != self.backwards["month/day"]:
+            return min(self._ORDERS, key=lambda order: self.backwards[order])
+        return "month/day" if self.twelve_hour else "day/month"
 
 
 def _date_key(parts: dict[str, str], order: str) -> tuple[int, int, int] | None:
@@ -279,7 +441,7 @@ def _member_message(item: _Stamped, sent_at: datetime) -> ExportMessage | None:
     if body.strip(_MARKS + " ").casefold() in _PLACEHOLDERS:
         return None
     sender = unicodedata.normalize("NFC", "".join(ch for ch in sender if ch not in _MARKS))
-    phone = normalise_phone(sender) if _PHONE_LIKE.match(sender) else None
+    phone = _sender_phone(sender, default_region())
     return ExportMessage(
         line_number=item.line_number,
         sent_at=sent_at,
@@ -287,3 +449,10 @@ def _member_message(item: _Stamped, sent_at: datetime) -> ExportMessage | None:
         sender_phone=phone,
         text=body,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _sender_phone(sender: str, region: str | None) -> str | None:
+    """E.164 when the sender is written as a phone number. Cached: a group's members write
+    many messages each, and reading a number is the slowest step of parsing a line."""
+    return normalise_phone(sender, region) if _PHONE_LIKE.match(sender) else None

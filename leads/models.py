@@ -765,3 +765,81 @@ class SyncConflict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.local_status} here, {self.upstream_status} upstream"
+
+
+class ImportState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """A chat export uploaded for import, run in the background by `leads.import_jobs`.
+
+    While running, the worker holding the lease renews `lease_expires_at` as it goes; a
+    lapsed lease means that worker died, and another claims the job and resumes after the
+    `messages_done` already committed. `report` is `ImportReport`'s fields once done.
+    """
+
+    group = models.ForeignKey(MonitoredGroup, on_delete=models.CASCADE, related_name="imports")
+    file_name = models.CharField(max_length=255)
+    file_size = models.BigIntegerField()
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=10, choices=ImportState.choices, default=ImportState.QUEUED)
+    text_bytes = models.BigIntegerField(default=0)
+    bytes_checked = models.BigIntegerField(default=0)
+    bytes_imported = models.BigIntegerField(default=0)
+    messages_done = models.PositiveIntegerField(default=0)
+    leads_created = models.PositiveIntegerField(default=0)
+    already_imported = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_owner = models.CharField(max_length=100, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    report = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "created_at"], name="import_job_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} → {self.group_id} ({self.state})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (ImportState.DONE, ImportState.FAILED)
+
+    @property
+    def importing(self) -> bool:
+        """Past the first pass over the file (which settles its date order): storing messages."""
+        return self.text_bytes > 0 and self.bytes_checked >= self.text_bytes
+
+    @property
+    def checked_percent(self) -> int:
+        """How much of the first pass (settling the file's date order) is done."""
+        return min(100, self.bytes_checked * 100 // self.text_bytes) if self.text_bytes else 0
+
+    @property
+    def imported_percent(self) -> int:
+        return min(100, self.bytes_imported * 100 // self.text_bytes) if self.text_bytes else 0
+
+
+class ImportUploadChunk(models.Model):
+    """One piece of an import's uploaded file, kept in the database (the one store every app
+    process shares) until the import ends; read back one piece at a time."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="chunks")
+    seq = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "seq"], name="import_chunk_unique_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} #{self.seq}"

@@ -64,6 +64,7 @@ urlpatterns = [
         name="seen-group-monitor",
     ),
     path("settings/import/", imports.import_page, name="import"),
+    path("settings/import/<int:job_id>/", imports.import_job_page, name="import-job"),
     # Team use (issue 7): sign-in, roles, activity, live updates, the wall display.
     path("login/", login.login_page, name="login"),
     path("logout/", login.logout_view, name="logout"),

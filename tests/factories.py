@@ -3,11 +3,14 @@
 import itertools
 from datetime import datetime, timedelta
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from leads.import_jobs import queue_import
 from leads.models import (
     ApiKey,
     GroupMessage,
+    ImportJob,
     Lead,
     MonitoredGroup,
     Session,
@@ -85,3 +88,11 @@ def make_set_aside(group: MonitoredGroup | None = None) -> SetAsideMessage:
     return SetAsideMessage.objects.create(
         message=stored, matched_keyword="price", reasons=["offers something"]
     )
+
+
+def make_import_job(
+    group: MonitoredGroup | None = None, data: bytes = b"", name: str = "chat.txt"
+) -> ImportJob:
+    """A queued import of `data`, as the upload page leaves it."""
+    upload = SimpleUploadedFile(name, data)
+    return queue_import(group or make_group(), upload, None)

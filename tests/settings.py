@@ -48,3 +48,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Nothing is collected for tests: WhiteNoise finds the files in static/ and the apps.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+# Imports run when a test says so (`run_imports`, or a test that turns the worker thread on):
+# a thread of its own would race the test's transaction.
+IMPORT_WORKER = False

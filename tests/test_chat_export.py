@@ -12,7 +12,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from leads.chat_export import ChatExportError, parse_chat_text, read_chat_export
+from leads.chat_export import (
+    MAX_MESSAGE_CHARS,
+    ChatExportError,
+    parse_chat_text,
+    read_chat_export,
+)
 from leads.chat_import import import_chat_export
 from leads.detection import GroupMessageIn, ingest_group_message
 from leads.models import GroupMessage, Lead
@@ -191,6 +196,29 @@ def test_it_reports_unparseable_lines_with_their_numbers():
         (4, "32/13/2023, 14:05 - Dana: no such day"),
     ]
     assert [m.text for m in export.messages] == ["price?", "ok"]
+
+
+def test_reading_block_by_block_gives_what_the_whole_text_gives():
+    # Over 64 KB of two- and four-byte characters: blocks end inside characters and lines.
+    text = "".join(f"25/12/2023, 14:{n % 60:02d} - דנה: מחיר {n} 🙂\n" for n in range(3000))
+
+    for encoding in ("utf-8", "utf-16"):
+        assert read_chat_export(text.encode(encoding), UTC) == parse(text)
+
+
+def test_a_message_longer_than_whatsapp_allows_is_cut():
+    text = "25/12/2023, 14:05 - Dana: hi\n" + ("x" * 1000 + "\n") * 100
+
+    (message,) = parse(text).messages
+
+    assert MAX_MESSAGE_CHARS <= len(message.text) < MAX_MESSAGE_CHARS + 1002
+
+
+def test_a_line_longer_than_a_megabyte_is_not_an_export():
+    data = b"25/12/2023, 14:05 - Dana: " + b"x" * (1024 * 1024 + 10)
+
+    with pytest.raises(ChatExportError, match="a line is longer than 1 MB"):
+        read_chat_export(data, UTC)
 
 
 def test_a_file_that_is_not_a_chat_export_is_refused():
@@ -393,9 +421,13 @@ def staff(db) -> Client:
 
 
 def upload(client: Client, group, name: str, data: bytes):
-    return client.post(
+    """Upload an export, run the import it queued, and open its page."""
+    response = client.post(
         "/settings/import/", {"group": str(group.pk), "file": SimpleUploadedFile(name, data)}
     )
+    assert response.status_code == 302
+    call_command("run_imports", stdout=io.StringIO())
+    return client.get(response.url)
 
 
 @pytest.mark.django_db
@@ -446,7 +478,7 @@ def test_uploading_a_file_that_is_not_an_export_says_so_and_creates_nothing(staf
 
     response = upload(staff, group, "photo.png", b"\x89PNG\r\n\x1a\n\x00\x00")
 
-    assert response.status_code == 400
+    assert 'data-state="failed"' in response.text
     assert "not a WhatsApp chat export" in response.text
     assert not GroupMessage.objects.exists()
 

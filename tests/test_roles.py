@@ -20,6 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from leads.models import (
     ApiKey,
     AutoAssignRule,
+    ImportJob,
     Lead,
     LeadAssignment,
     LeadFollowUp,
@@ -33,7 +34,7 @@ from leads.models import (
     WallLink,
 )
 from leads.roles import MANAGER, REP, ROLES, VIEWER, can, set_user_role, user_role
-from tests.factories import make_group, make_lead, make_session, make_set_aside
+from tests.factories import make_group, make_import_job, make_lead, make_session, make_set_aside
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +118,10 @@ def _lead() -> Lead:
 
 def _group() -> MonitoredGroup:
     return MonitoredGroup.objects.first() or make_group()
+
+
+def _job() -> ImportJob:
+    return ImportJob.objects.first() or make_import_job(_group())
 
 
 def _seen() -> SeenGroup:
@@ -242,6 +247,9 @@ ENDPOINTS = [
         MANAGER,
         lambda: reverse("leads:import"),
         lambda: {"group": str(_group().pk)},
+    ),
+    Endpoint(
+        "import job page", "get", MANAGER, lambda: reverse("leads:import-job", args=[_job().pk])
     ),
     Endpoint("groups page", "get", MANAGER, lambda: reverse("leads:groups")),
     Endpoint(

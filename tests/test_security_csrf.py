@@ -30,7 +30,14 @@ from leads.models import (
     WallLink,
 )
 from leads.roles import MANAGER, set_user_role
-from tests.factories import make_api_key, make_group, make_lead, make_session, make_set_aside
+from tests.factories import (
+    make_api_key,
+    make_group,
+    make_import_job,
+    make_lead,
+    make_session,
+    make_set_aside,
+)
 from tests.test_roles import ENDPOINTS
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +90,7 @@ def world() -> dict[str, Any]:
         "fmt": "csv",
         "item_id": make_set_aside().pk,
         "template_id": MessageTemplate.objects.create(name="Kept", body="Hi").pk,
+        "job_id": make_import_job().pk,
     }
 
 

@@ -1,4 +1,8 @@
-"""Backfill a monitored group from a WhatsApp chat export (.txt or .zip) and print the report."""
+"""Backfill a monitored group from a WhatsApp chat export (.txt or .zip) and print the report.
+
+The file is read from disk as it is imported (constant memory), in this process: the page's
+background jobs are for uploads.
+"""
 
 from pathlib import Path
 from typing import Any
@@ -34,11 +38,10 @@ class Command(BaseCommand):
         try:
             if file.stat().st_size > MAX_TEXT_BYTES:
                 raise CommandError(f"{file} is larger than 50 MB.")
-            data = file.read_bytes()
+            with file.open("rb") as data:
+                report = import_chat_export(found[0], data)
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror or error}") from None
-        try:
-            report = import_chat_export(found[0], data)
         except ChatExportError as error:
             raise CommandError(f"{file}: {error}") from None
         self.stdout.write(f"Imported {file.name} into {found[0].name} ({found[0].wa_group_id})")
