@@ -10,21 +10,13 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
-
 from leads.chat_export import ExportMessage, UnparseableLine, read_chat_export
-from leads.detection import (
-    GroupMessageIn,
-    Outcome,
-    detect_lead,
-    group_message_row,
-    ingest_group_message,
-)
-from leads.models import GroupMessage, MonitoredGroup
+from leads.detection import GroupMessageIn, Outcome, ingest_group_messages
+from leads.models import MonitoredGroup
 from leads.phones import jid_from_phone
 
-# Messages per transaction: short enough not to hold SQLite's write lock against webhooks
-# for long, long enough not to pay a commit per message.
+# Messages per transaction (one `ingest_group_messages` batch): short enough not to hold
+# SQLite's write lock against webhooks for long, long enough not to pay a commit per message.
 CHUNK_SIZE = 500
 
 
@@ -88,8 +80,7 @@ def import_chat_export(group: MonitoredGroup, data: bytes) -> ImportReport:
     ]
     outcomes: Counter[Outcome] = Counter()
     for chunk in _chunks(incoming, CHUNK_SIZE):
-        with transaction.atomic():
-            outcomes.update(_import_chunk(group, chunk))
+        outcomes.update(ingest_group_messages(group, chunk))
     return ImportReport(
         messages_read=len(export.messages),
         members_seen=len({sender_jid(message) for message in export.messages}),
@@ -99,30 +90,6 @@ def import_chat_export(group: MonitoredGroup, data: bytes) -> ImportReport:
         date_order=export.date_order,
         unparseable=export.unparseable,
     )
-
-
-def _import_chunk(group: MonitoredGroup, chunk: Sequence[GroupMessageIn]) -> list[Outcome]:
-    """Store a chunk's new messages in one INSERT, then run detection on each in file order."""
-    known = set(
-        GroupMessage.objects.filter(
-            group=group, wa_message_id__in=[message.wa_message_id for message in chunk]
-        ).values_list("wa_message_id", flat=True)
-    )
-    new = [message for message in chunk if message.wa_message_id not in known]
-    rows = [group_message_row(group, message) for message in new]
-    try:
-        with transaction.atomic():
-            stored = GroupMessage.objects.bulk_create(rows)
-    except IntegrityError:
-        stored = []
-    if len(stored) != len(new) or any(row.pk is None for row in stored):
-        # Another import of the same file got there first (or the database cannot return
-        # the new ids): go message by message, which judges each id on its own.
-        return [ingest_group_message(group, message) for message in chunk]
-    outcomes = [Outcome.DUPLICATE] * (len(chunk) - len(new))
-    for row, message in zip(stored, new, strict=True):
-        outcomes.append(detect_lead(group, message, stored_message_id=row.pk))
-    return outcomes
 
 
 def report_lines(report: ImportReport) -> list[str]:

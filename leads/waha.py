@@ -248,9 +248,11 @@ def _session_named(name: str, me_jid: str | None) -> Session:
     The account's number is learnt once, from the first event that carries it: a later event
     claiming another number changes nothing (relinking a session is done by a person).
     """
-    session = Session.objects.filter(name=name).first()
-    if session is None:
-        raise UnknownSession(name)
+    try:
+        # `get`, not `first`: a unique lookup needs no ORDER BY (this runs per webhook).
+        session = Session.objects.get(name=name)
+    except Session.DoesNotExist:
+        raise UnknownSession(name) from None
     if me_jid and not session.me_jid and len(me_jid) <= 100:
         session.me_jid = me_jid
         session.phone_number = session.phone_number or phone_from_jid(me_jid) or ""
@@ -261,10 +263,11 @@ def _session_named(name: str, me_jid: str | None) -> Session:
 
 
 def _group_message(session: Session, message: WahaMessage) -> str:
-    group = MonitoredGroup.objects.filter(
-        session=session, wa_group_id=message.chat_jid, is_active=True
-    ).first()
-    if group is None:
+    try:
+        group = MonitoredGroup.objects.get(
+            session=session, wa_group_id=message.chat_jid, is_active=True
+        )
+    except MonitoredGroup.DoesNotExist:
         record_seen_group(session, message.chat_jid, min(message.sent_at, timezone.now()))
         return "group_not_monitored"
     outcome = ingest_group_message(
