@@ -33,6 +33,7 @@ import enum
 import functools
 import re
 import unicodedata
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from leads.events import announce_lead_created
+from leads.events import announce_lead_created, announce_leads_created
 from leads.models import (
     GroupMessage,
     Lead,
@@ -462,6 +463,7 @@ def _leads_from(
     )
     counts: Counter[str] = Counter()
     outcomes = []
+    created: list[uuid.UUID] = []
     for candidate in candidates:
         jid = candidate.message.sender_jid
         if jid in with_lead:
@@ -479,6 +481,7 @@ def _leads_from(
             count_existing=count_existing,
             score=judgement.score,
             reasons=judgement.reasons,
+            created=created,
         )
         with_lead.add(jid)
         outcomes.append((candidate.index, outcome))
@@ -489,6 +492,8 @@ def _leads_from(
         Lead.objects.filter(source_group=group, contact_jid__in=jids).update(
             message_count=F("message_count") + increment
         )
+    if created:
+        transaction.on_commit(lambda: announce_leads_created(created))
     return outcomes
 
 
@@ -535,9 +540,14 @@ def _create_lead(
     count_existing: bool,
     score: int,
     reasons: tuple[str, ...],
+    created: list[uuid.UUID] | None = None,
 ) -> Outcome:
     """Insert the contact's lead in this group; when a concurrent delivery created it first,
-    count the message on it instead (or, for `first_message`, leave it)."""
+    count the message on it instead (or, for `first_message`, leave it).
+
+    The new lead is announced after commit, or, given `created`, added to it for the caller
+    to announce with the rest of its batch.
+    """
     existing = Lead.objects.filter(source_group=group, contact_jid=message.sender_jid)
     name = clean_text(message.sender_name, 200).strip() or None
     now = timezone.now()
@@ -569,5 +579,8 @@ def _create_lead(
             return Outcome.LEAD_COUNTED
         return Outcome.STORED
     lead_id = lead.id
-    transaction.on_commit(lambda: announce_lead_created(lead_id))
+    if created is None:
+        transaction.on_commit(lambda: announce_lead_created(lead_id))
+    else:
+        created.append(lead_id)
     return Outcome.LEAD_CREATED

@@ -6,8 +6,10 @@ keyword applies from the next message or chunk. No timings here: `manage.py benc
 measures speed.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
 from itertools import count
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -24,7 +26,14 @@ from leads.detection import (
     ingest_group_message,
     ingest_group_messages,
 )
-from leads.models import GroupMessage, Lead, MonitoredGroup, SetAsideMessage
+from leads.models import (
+    GroupMessage,
+    Lead,
+    LeadEvent,
+    LeadEventKind,
+    MonitoredGroup,
+    SetAsideMessage,
+)
 from tests.factories import make_group, make_session
 from tests.webhooks import post_waha
 
@@ -167,6 +176,26 @@ def test_a_lead_counted_many_times_in_a_chunk_costs_one_update() -> None:
     updates = [query for query in queries if query["sql"].startswith("UPDATE")]
     assert len(updates) == 1
     assert len(queries) <= 9  # as for any chunk: see the test above
+
+
+def test_a_chunks_new_leads_are_announced_after_commit_in_one_insert(
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    group = make_group(keywords=["price"])
+    batch = [message("price?", member) for member in range(1, 6)]
+
+    with CaptureQueriesContext(connection) as queries:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            ingest_group_messages(group, batch)
+
+    assert len(callbacks) == 1
+    announced = set(LeadEvent.objects.filter(kind=LeadEventKind.CREATED).values_list("lead_id"))
+    assert announced == set(Lead.objects.filter(source_group=group).values_list("id"))
+    assert len(announced) == 5
+    inserts = [
+        query for query in queries if query["sql"].startswith('INSERT INTO "leads_leadevent"')
+    ]
+    assert len(inserts) == 1
 
 
 def envelope(group: MonitoredGroup, body: str, message_id: str, member: int = 1) -> dict:
