@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from leads.chat_export import (
     ExportFile,
@@ -23,18 +23,12 @@ from leads.chat_export import (
     iter_messages,
     read_date_order,
 )
-from leads.detection import (
-    GroupMessageIn,
-    Outcome,
-    detect_lead,
-    group_message_row,
-    ingest_group_message,
-)
-from leads.models import GroupMessage, MonitoredGroup
+from leads.detection import GroupMessageIn, Outcome, ingest_group_messages
+from leads.models import MonitoredGroup
 from leads.phones import jid_from_phone
 
-# Messages per transaction: short enough not to hold SQLite's write lock against webhooks
-# for long, long enough not to pay a commit per message.
+# Messages per transaction (one `ingest_group_messages` batch): short enough not to hold
+# SQLite's write lock against webhooks for long, long enough not to pay a commit per message.
 CHUNK_SIZE = 500
 
 
@@ -149,7 +143,7 @@ def import_chat_export(
     progress = done
     for chunk in itertools.batched(itertools.islice(incoming, done.messages, None), CHUNK_SIZE):
         with transaction.atomic():
-            progress = progress.after(_import_chunk(group, chunk), lines.bytes_read)
+            progress = progress.after(ingest_group_messages(group, chunk), lines.bytes_read)
             if tracker:
                 tracker.chunk_done(progress)
     return ImportReport(
@@ -162,30 +156,6 @@ def import_chat_export(
         unparseable=tuple(tally.unparseable),
         unparseable_count=tally.unparseable_count,
     )
-
-
-def _import_chunk(group: MonitoredGroup, chunk: Sequence[GroupMessageIn]) -> list[Outcome]:
-    """Store a chunk's new messages in one INSERT, then run detection on each in file order."""
-    known = set(
-        GroupMessage.objects.filter(
-            group=group, wa_message_id__in=[message.wa_message_id for message in chunk]
-        ).values_list("wa_message_id", flat=True)
-    )
-    new = [message for message in chunk if message.wa_message_id not in known]
-    rows = [group_message_row(group, message) for message in new]
-    try:
-        with transaction.atomic():
-            stored = GroupMessage.objects.bulk_create(rows)
-    except IntegrityError:
-        stored = []
-    if len(stored) != len(new) or any(row.pk is None for row in stored):
-        # Another import of the same file got there first (or the database cannot return
-        # the new ids): go message by message, which judges each id on its own.
-        return [ingest_group_message(group, message) for message in chunk]
-    outcomes = [Outcome.DUPLICATE] * (len(chunk) - len(new))
-    for row, message in zip(stored, new, strict=True):
-        outcomes.append(detect_lead(group, message, stored_message_id=row.pk))
-    return outcomes
 
 
 def report_lines(report: ImportReport) -> list[str]:

@@ -21,13 +21,21 @@ and the compiled matcher is cached per keyword set. `manage.py bench_detection` 
 Lead creation is race-free: the unique constraint (contact, group) decides, and a message
 that finds the lead already there raises its `message_count` with one UPDATE … SET
 message_count = message_count + 1 and touches nothing else.
+
+Two ways in, one judgement (`Detector`): `ingest_group_message` stores and judges one message
+(the webhook), `ingest_group_messages` a chunk of one group's messages in one transaction
+(the chat import): one INSERT for the chunk, one for what it sets aside, one look-up of the
+senders' leads and one UPDATE per distinct count, so its cost grows with the leads it
+creates, not with the messages. `manage.py bench_ingest` measures both.
 """
 
 import enum
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,7 +44,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from leads.events import announce_lead_created
+from leads.events import announce_lead_created, announce_leads_created
 from leads.models import (
     GroupMessage,
     Lead,
@@ -56,11 +64,14 @@ PREVIEW_LENGTH = 500
 _INVISIBLE = "\u0640\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff"
 
 
+# Combining and non-spacing marks only live in planes 0, 1 and 14: scanning just those for
+# them keeps import fast.
+MARK_PLANES = (range(0x0, 0x20000), range(0xE0000, 0xE1000))
+
+
 def _ignorable_characters() -> str:
     """A regex character class of what normalisation removes (see the module docstring)."""
-    # Non-spacing marks only live in planes 0, 1 and 14; scanning just those keeps import fast.
-    planes = (range(0x0, 0x20000), range(0xE0000, 0xE1000))
-    marks = [cp for plane in planes for cp in plane if unicodedata.category(chr(cp)) == "Mn"]
+    marks = [cp for plane in MARK_PLANES for cp in plane if unicodedata.category(chr(cp)) == "Mn"]
     ranges: list[str] = []
     start = previous = marks[0]
     for cp in [*marks[1:], -1]:
@@ -140,9 +151,13 @@ class KeywordMatcher:
 
     def first_match(self, text: str) -> str | None:
         """The keyword found earliest in `text` (the longest one at that position), as typed."""
-        if self.pattern is None or not text:
+        return self.first_match_normalised(normalise_text(text))
+
+    def first_match_normalised(self, normalised: str) -> str | None:
+        """`first_match` of a text already in the normal form (`normalise_text`)."""
+        if self.pattern is None or not normalised:
             return None
-        match = self.pattern.search(normalise_text(text))
+        match = self.pattern.search(normalised)
         return self.keywords[match.group("keyword")] if match else None
 
 
@@ -220,7 +235,9 @@ def ingest_group_message(group: MonitoredGroup, message: GroupMessageIn) -> Outc
     export cannot count a message twice.
     """
     stored = group_message_row(group, message)
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction (the webhook's): an error
+    # rolls back the caller's whole transaction anyway.
+    with transaction.atomic(savepoint=False):
         # Insert first and let the unique constraint judge: one statement for a new message
         # (nearly all of them), and race-free against a concurrent redelivery.
         try:
@@ -234,6 +251,106 @@ def ingest_group_message(group: MonitoredGroup, message: GroupMessageIn) -> Outc
         return detect_lead(group, message, stored_message_id=stored.pk)
 
 
+def ingest_group_messages(
+    group: MonitoredGroup, messages: Sequence[GroupMessageIn]
+) -> list[Outcome]:
+    """`ingest_group_message` for a batch of one group's messages, in one transaction.
+
+    The same outcomes, in order, with a fixed number of statements per batch for the messages
+    that make no lead (the ids already stored, one INSERT of the new messages, one of what is
+    set aside, the senders' leads, one UPDATE per distinct count) and a few per new lead.
+    An id repeated within the batch is a redelivery, stored once. Callers pass chunks of a
+    few hundred messages (the chat import's `CHUNK_SIZE`).
+
+    The group's mode and keywords are read afresh for each batch, so a change made while a
+    long import runs applies from its next chunk.
+    """
+    with transaction.atomic():
+        group.refresh_from_db(fields=["monitor_mode", "monitor_keywords"])
+        ids = [message.wa_message_id for message in messages]
+        known = set(
+            GroupMessage.objects.filter(group=group, wa_message_id__in=ids).values_list(
+                "wa_message_id", flat=True
+            )
+        )
+        new: dict[str, GroupMessageIn] = {}
+        for message in messages:
+            if message.wa_message_id not in known:
+                new.setdefault(message.wa_message_id, message)
+        rows = [group_message_row(group, message) for message in new.values()]
+        try:
+            with transaction.atomic():
+                stored = GroupMessage.objects.bulk_create(rows)
+        except IntegrityError:
+            stored = []
+        if len(stored) != len(new) or any(row.pk is None for row in stored):
+            # Another delivery of some of them got there first (or the database cannot
+            # return the new ids): go message by message, which judges each id on its own.
+            return [ingest_group_message(group, message) for message in messages]
+        pks = [row.pk for row in stored]
+        outcomes = dict(zip(new, _detect_batch(group, list(new.values()), pks), strict=True))
+        # The first occurrence of a new id takes its outcome; the rest are duplicates.
+        return [outcomes.pop(message_id, Outcome.DUPLICATE) for message_id in ids]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What a message makes under its group's mode, judged before anything is written."""
+
+    makes_lead: bool
+    keyword: str | None = None
+    score: int = 0
+    reasons: tuple[str, ...] = ()
+    # On topic (it matched a keyword) but not a buyer's: kept for a manager's second look.
+    set_aside: bool = False
+
+
+class Detector:
+    """A group's monitor mode and compiled keywords, read once, judging many messages.
+
+    It reads the group as loaded: a batch is judged by one keyword set, and the next batch
+    or webhook, which loads the group again, by the keywords as they are then. The compiled
+    matcher is cached by the keywords themselves (`compile_matcher`), so a changed keyword
+    set compiles anew and an unchanged one is never compiled twice.
+    """
+
+    def __init__(self, group: MonitoredGroup) -> None:
+        self.mode = group.monitor_mode
+        self.matcher = matcher_for_group(group, prefixes=self.mode == MonitorMode.INTENT)
+
+    def judge(self, message: GroupMessageIn) -> Judgement:
+        """Pure: no database. `first_message` mode still has to ask the member's history."""
+        if message.from_me:
+            return Judgement(makes_lead=False)
+        if self.mode == MonitorMode.KEYWORDS:
+            keyword = self.matcher.first_match(message.body)
+            return Judgement(makes_lead=keyword is not None, keyword=keyword)
+        if self.mode == MonitorMode.INTENT:
+            # Imported here: the intent rules build on this module's normal form.
+            from leads.intent import judge_normalised
+
+            # Normalised once for both the keywords and the intent rules.
+            normalised = normalise_text(message.body)
+            keyword = self.matcher.first_match_normalised(normalised)
+            verdict = judge_normalised(normalised, keyword)
+            return Judgement(
+                makes_lead=verdict.is_lead,
+                keyword=keyword,
+                score=verdict.score,
+                reasons=verdict.reasons,
+                set_aside=not verdict.is_lead and keyword is not None,
+            )
+        return Judgement(makes_lead=self.mode in (MonitorMode.FIRST_MESSAGE, MonitorMode.ALL))
+
+
+def _set_aside_row(message_id: int, judgement: Judgement) -> SetAsideMessage:
+    return SetAsideMessage(
+        message_id=message_id,
+        matched_keyword=(judgement.keyword or "")[:200],
+        reasons=list(judgement.reasons),
+    )
+
+
 def detect_lead(
     group: MonitoredGroup, message: GroupMessageIn, *, stored_message_id: int | None = None
 ) -> Outcome:
@@ -242,38 +359,12 @@ def detect_lead(
     `stored_message_id` is the message's own row: `first_message` mode asks whether the
     member has a message stored before it.
     """
-    if message.from_me:
+    judgement = Detector(group).judge(message)
+    if judgement.set_aside and stored_message_id is not None:
+        _set_aside_row(stored_message_id, judgement).save(force_insert=True)
+    if not judgement.makes_lead:
         return Outcome.STORED
-    mode = group.monitor_mode
-    if mode == MonitorMode.KEYWORDS:
-        keyword = matcher_for_group(group).first_match(message.body)
-        if keyword is None:
-            return Outcome.STORED
-        return _create_or_count(group, message, keyword, count_existing=True)
-    if mode == MonitorMode.INTENT:
-        # Imported here: the intent rules build on this module's normal form.
-        from leads.intent import judge_intent
-
-        keyword = matcher_for_group(group, prefixes=True).first_match(message.body)
-        verdict = judge_intent(message.body, keyword)
-        if not verdict.is_lead:
-            if keyword is not None and stored_message_id is not None:
-                # On topic but not a buyer's: kept for a manager's second look.
-                SetAsideMessage.objects.create(
-                    message_id=stored_message_id,
-                    matched_keyword=keyword[:200],
-                    reasons=list(verdict.reasons),
-                )
-            return Outcome.STORED
-        return _create_or_count(
-            group,
-            message,
-            keyword,
-            count_existing=True,
-            score=verdict.score,
-            reasons=verdict.reasons,
-        )
-    if mode == MonitorMode.FIRST_MESSAGE:
+    if group.monitor_mode == MonitorMode.FIRST_MESSAGE:
         earlier = GroupMessage.objects.filter(
             group=group, sender_jid=message.sender_jid, from_me=False
         )
@@ -285,9 +376,125 @@ def detect_lead(
             return Outcome.STORED
         # Only the first message makes the lead; later ones are not "matching messages".
         return _create_or_count(group, message, None, count_existing=False)
-    if mode == MonitorMode.ALL:
-        return _create_or_count(group, message, None, count_existing=True)
-    return Outcome.STORED
+    return _create_or_count(
+        group,
+        message,
+        judgement.keyword,
+        count_existing=True,
+        score=judgement.score,
+        reasons=judgement.reasons,
+    )
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A stored message of a batch that makes (or counts on) a lead."""
+
+    index: int
+    message: GroupMessageIn
+    message_id: int
+    judgement: Judgement
+
+
+def _detect_batch(
+    group: MonitoredGroup, messages: Sequence[GroupMessageIn], message_ids: Sequence[int]
+) -> list[Outcome]:
+    """`detect_lead` for a batch's newly stored messages (`message_ids` are their rows)."""
+    detector = Detector(group)
+    judged = [detector.judge(message) for message in messages]
+    SetAsideMessage.objects.bulk_create(
+        _set_aside_row(message_id, judgement)
+        for message_id, judgement in zip(message_ids, judged, strict=True)
+        if judgement.set_aside
+    )
+    candidates = [
+        _Candidate(index, message, message_id, judgement)
+        for index, (message, message_id, judgement) in enumerate(
+            zip(messages, message_ids, judged, strict=True)
+        )
+        if judgement.makes_lead
+    ]
+    count_existing = group.monitor_mode != MonitorMode.FIRST_MESSAGE
+    if not count_existing:
+        candidates = _first_messages(group, candidates)
+    outcomes = [Outcome.STORED] * len(messages)
+    for index, outcome in _leads_from(group, candidates, count_existing=count_existing):
+        outcomes[index] = outcome
+    return outcomes
+
+
+def _first_messages(group: MonitoredGroup, candidates: list[_Candidate]) -> list[_Candidate]:
+    """Each member's first message: none stored before the batch, and the first within it."""
+    if not candidates:
+        return []
+    seen = set(
+        GroupMessage.objects.filter(
+            group=group,
+            sender_jid__in={candidate.message.sender_jid for candidate in candidates},
+            from_me=False,
+            pk__lt=min(candidate.message_id for candidate in candidates),
+        )
+        .values_list("sender_jid", flat=True)
+        .distinct()
+    )
+    first = []
+    for candidate in candidates:
+        if candidate.message.sender_jid not in seen:
+            seen.add(candidate.message.sender_jid)
+            first.append(candidate)
+    return first
+
+
+def _leads_from(
+    group: MonitoredGroup, candidates: list[_Candidate], *, count_existing: bool
+) -> list[tuple[int, Outcome]]:
+    """Create the leads a batch's candidates make, or count them, in the batch's order.
+
+    One SELECT finds which senders have a lead; a new lead is inserted as its first message
+    comes; the counts are added at the end, one UPDATE per distinct increment.
+    """
+    if not candidates:
+        return []
+    with_lead = set(
+        Lead.objects.filter(
+            source_group=group,
+            contact_jid__in={candidate.message.sender_jid for candidate in candidates},
+        ).values_list("contact_jid", flat=True)
+    )
+    counts: Counter[str] = Counter()
+    outcomes = []
+    created: list[uuid.UUID] = []
+    for candidate in candidates:
+        jid = candidate.message.sender_jid
+        if jid in with_lead:
+            if count_existing:
+                counts[jid] += 1
+            outcomes.append(
+                (candidate.index, Outcome.LEAD_COUNTED if count_existing else Outcome.STORED)
+            )
+            continue
+        judgement = candidate.judgement
+        outcome = _create_lead(
+            group,
+            candidate.message,
+            judgement.keyword,
+            count_existing=count_existing,
+            score=judgement.score,
+            reasons=judgement.reasons,
+            created=created,
+        )
+        with_lead.add(jid)
+        outcomes.append((candidate.index, outcome))
+    by_increment: dict[int, list[str]] = {}
+    for jid, increment in counts.items():
+        by_increment.setdefault(increment, []).append(jid)
+    for increment, jids in by_increment.items():
+        Lead.objects.filter(source_group=group, contact_jid__in=jids).update(
+            message_count=F("message_count") + increment
+        )
+    if created:
+        transaction.on_commit(lambda: announce_leads_created(created))
+    return outcomes
 
 
 def lead_from_message(
@@ -320,6 +527,28 @@ def _create_or_count(
             return Outcome.LEAD_COUNTED
     elif existing.exists():
         return Outcome.STORED
+    return _create_lead(
+        group, message, keyword, count_existing=count_existing, score=score, reasons=reasons
+    )
+
+
+def _create_lead(
+    group: MonitoredGroup,
+    message: GroupMessageIn,
+    keyword: str | None,
+    *,
+    count_existing: bool,
+    score: int,
+    reasons: tuple[str, ...],
+    created: list[uuid.UUID] | None = None,
+) -> Outcome:
+    """Insert the contact's lead in this group; when a concurrent delivery created it first,
+    count the message on it instead (or, for `first_message`, leave it).
+
+    The new lead is announced after commit, or, given `created`, added to it for the caller
+    to announce with the rest of its batch.
+    """
+    existing = Lead.objects.filter(source_group=group, contact_jid=message.sender_jid)
     name = clean_text(message.sender_name, 200).strip() or None
     now = timezone.now()
     lead = Lead(
@@ -350,5 +579,8 @@ def _create_or_count(
             return Outcome.LEAD_COUNTED
         return Outcome.STORED
     lead_id = lead.id
-    transaction.on_commit(lambda: announce_lead_created(lead_id))
+    if created is None:
+        transaction.on_commit(lambda: announce_lead_created(lead_id))
+    else:
+        created.append(lead_id)
     return Outcome.LEAD_CREATED

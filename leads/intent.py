@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from leads import intent_rules as rules
-from leads.detection import boundary_pattern, normalise_text
+from leads.detection import MARK_PLANES, boundary_pattern, normalise_text
 
 THRESHOLD = 50
 _BASE_SCORE = 60
@@ -28,15 +28,25 @@ _BONUS = 10
 _VARIANTS = str.maketrans({"ة": "ه", "ى": "ي", "؟": "?", "،": ",", "’": "'", "‘": "'"})
 
 
+# The variants, and every combining character (accents, hamza above and below) dropped: one
+# `str.translate` pass after decomposition.
+_FOLDS = {
+    **{cp: None for plane in MARK_PLANES for cp in plane if unicodedata.combining(chr(cp))},
+    **_VARIANTS,
+}
+
+
 def _drop_marks(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_VARIANTS)
+    return unicodedata.normalize("NFKD", text).translate(_FOLDS)
 
 
 def fold(text: str) -> str:
     """The form the lexicon is matched in: detection's normal form, without accents or hamza
     seats ("cuánto" = "cuanto", "أريد" = "اريد", "нашёл" = "нашел")."""
-    text = normalise_text(text)
+    return _fold_normalised(normalise_text(text))
+
+
+def _fold_normalised(text: str) -> str:
     return text.translate(_VARIANTS) if text.isascii() else _drop_marks(text)
 
 
@@ -86,7 +96,12 @@ def _word_before(text: str, position: int) -> str:
 
 def judge_intent(text: str, keyword: str | None = None) -> IntentVerdict:
     """Judge one message; `keyword` is the group keyword it matched, if any (raises the score)."""
-    folded = fold(text)
+    return judge_normalised(normalise_text(text), keyword)
+
+
+def judge_normalised(normalised: str, keyword: str | None = None) -> IntentVerdict:
+    """`judge_intent` of a message already in detection's normal form (`normalise_text`)."""
+    folded = _fold_normalised(normalised)
     found: list[tuple[int, str]] = []
     rest = folded
     for reason, pattern in _POSITIVE:

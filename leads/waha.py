@@ -226,31 +226,52 @@ def _timestamp(value: object) -> datetime:
 def apply_event(event: WahaEvent) -> str:
     """Apply one event in one transaction; returns a short word on what happened."""
     with transaction.atomic():
-        session = _session_named(event.session_name, event.me_jid)
+        message = event.message
+        # A monitored group's message (nearly every event) finds its group and session in
+        # one query; anything else looks the session up by name.
+        group = _monitored_group(event.session_name, message) if message else None
+        session = _session_named(event.session_name, event.me_jid, group)
         if event.kind == "session.status":
             if session.status != event.status:
                 session.status = event.status or session.status
                 session.save(update_fields=["status"])
             return "session_status_updated"
-        message = event.message
         if message is None:
             return "ignored"
         if message.is_group:
-            return _group_message(session, message)
+            return _group_message(session, group, message)
         if message.is_direct:
             return _direct_message(session, message)
         return "ignored_chat_type"  # broadcasts, newsletters, status updates
 
 
-def _session_named(name: str, me_jid: str | None) -> Session:
-    """The configured session of that name; an event names no new ones (`UnknownSession`).
+def _monitored_group(session_name: str, message: WahaMessage) -> MonitoredGroup | None:
+    """The active monitored group `message` was written in, with its session, or None."""
+    if not message.is_group:
+        return None
+    try:
+        # `get`, not `first`: a unique lookup needs no ORDER BY (this runs per webhook).
+        return MonitoredGroup.objects.select_related("session").get(
+            session__name=session_name, wa_group_id=message.chat_jid, is_active=True
+        )
+    except MonitoredGroup.DoesNotExist:
+        return None
+
+
+def _session_named(name: str, me_jid: str | None, group: MonitoredGroup | None = None) -> Session:
+    """The configured session of that name (`group`'s when given); an event names no new ones
+    (`UnknownSession`).
 
     The account's number is learnt once, from the first event that carries it: a later event
     claiming another number changes nothing (relinking a session is done by a person).
     """
-    session = Session.objects.filter(name=name).first()
-    if session is None:
-        raise UnknownSession(name)
+    if group is not None:
+        session = group.session
+    else:
+        try:
+            session = Session.objects.get(name=name)
+        except Session.DoesNotExist:
+            raise UnknownSession(name) from None
     if me_jid and not session.me_jid and len(me_jid) <= 100:
         session.me_jid = me_jid
         session.phone_number = session.phone_number or phone_from_jid(me_jid) or ""
@@ -260,10 +281,7 @@ def _session_named(name: str, me_jid: str | None) -> Session:
     return session
 
 
-def _group_message(session: Session, message: WahaMessage) -> str:
-    group = MonitoredGroup.objects.filter(
-        session=session, wa_group_id=message.chat_jid, is_active=True
-    ).first()
+def _group_message(session: Session, group: MonitoredGroup | None, message: WahaMessage) -> str:
     if group is None:
         record_seen_group(session, message.chat_jid, min(message.sent_at, timezone.now()))
         return "group_not_monitored"

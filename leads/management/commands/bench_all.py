@@ -34,6 +34,7 @@ from leads.management.commands import (
     bench_board,
     bench_detection,
     bench_idle_screens,
+    bench_ingest,
     bench_sources,
 )
 from leads.models import Lead
@@ -122,6 +123,10 @@ class Command(BaseCommand):
                 lambda: bench_detection.measure(
                     600 if quick else 20_000, 7, [10, 100, 1000], log, chunks=3 if quick else 20
                 ),
+            ),
+            (
+                "ingest (issue 17)",
+                lambda: bench_ingest.measure(240 if quick else 6000, min(groups, 6), log),
             ),
             (
                 "sources (issue 4)",

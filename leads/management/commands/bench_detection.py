@@ -1,14 +1,16 @@
 """Measure keyword detection: messages per second with 10, 100 and 1,000 keywords.
 
-Pure-Python matching only (no database). Three matchers run over the same generated
-multi-script message stream in the same process:
+Pure-Python matching only (no database; `bench_ingest` measures ingest with its writes).
+Four detectors run over the same generated multi-script message stream in the same process:
 
-- trie: what detection uses, one compiled regex shaped as a trie of the keywords;
+- trie: what keyword mode uses, one compiled regex shaped as a trie of the keywords;
 - flat: one alternation of the keywords sorted longest-first;
-- naive: one regex per keyword, every keyword searched in every message.
+- naive: one regex per keyword, every keyword searched in every message;
+- intent: what intent mode runs, the trie behind Hebrew and Arabic prefixes, then the
+  purchase-intent rules (`leads.intent.judge_intent`) on every message.
 
-All three must agree on every message (the command fails if they do not), so the numbers
-compare equal work.
+The first three must agree on every message (the command fails if they do not), so their
+numbers compare equal work; intent mode does more, and is still compared with the naive loop.
 """
 
 import random
@@ -21,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from leads.bench import BenchRow, print_table, row
 from leads.detection import boundary_pattern, compile_matcher, normalise_text
+from leads.intent import IntentVerdict, judge_intent
 
 # Everyday words in the scripts the groups write in, plus emoji and numbers.
 _FILLER = {
@@ -114,9 +117,18 @@ def flat_matcher(keywords: Sequence[str]) -> Callable[[str], str | None]:
     return first_match
 
 
-def _chunk_rate(
-    match: Callable[[str], str | None], chunk: Sequence[str], results: list[Any]
-) -> float:
+def intent_detector(keywords: Sequence[str]) -> Callable[[str], IntentVerdict]:
+    """Intent mode's whole judgement of a message: the keywords matched behind attached
+    prefixes, then the purchase-intent rules (a keyword raises the score)."""
+    matcher = compile_matcher(tuple(keywords), prefixes=True)
+
+    def judge(text: str) -> IntentVerdict:
+        return judge_intent(text, matcher.first_match(text))
+
+    return judge
+
+
+def _chunk_rate(match: Callable[[str], Any], chunk: Sequence[str], results: list[Any]) -> float:
     """Messages per second over one chunk; the answers are appended to `results`."""
     started = time.perf_counter()
     results.extend(match(message) for message in chunk)
@@ -140,7 +152,12 @@ def measure(
         started = time.perf_counter()
         trie = compile_matcher(tuple(keywords)).first_match
         compile_ms = (time.perf_counter() - started) * 1000
-        matchers = {"trie": trie, "flat": flat_matcher(keywords), "naive": naive_matcher(keywords)}
+        matchers = {
+            "trie": trie,
+            "flat": flat_matcher(keywords),
+            "naive": naive_matcher(keywords),
+            "intent": intent_detector(keywords),
+        }
         rates: dict[str, list[float]] = {name: [] for name in matchers}
         results: dict[str, list[Any]] = {name: [] for name in matchers}
         step = max(1, -(-len(stream) // max(1, chunks)))  # ceiling division
@@ -164,6 +181,15 @@ def measure(
                 f"detection, {size} keywords (flat alternation)",
                 "msg/s",
                 rates["flat"],
+                naive,
+                rates["naive"],
+            )
+        )
+        rows.append(
+            row(
+                f"detection, {size} keywords (intent mode)",
+                "msg/s",
+                rates["intent"],
                 naive,
                 rates["naive"],
             )
