@@ -28,6 +28,9 @@ from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
+# Writes to batch: key -> (value, timeout in seconds or None for no expiry).
+Writes = dict[str, tuple[Any, float | None]]
+
 # Per process, per Redis location: until when (monotonic seconds) Redis is not tried.
 _down_until: dict[str, float] = {}
 
@@ -49,9 +52,15 @@ class FallbackRedisCache(RedisCache):
         return self.clock() < _down_until.get(self._location, 0.0)
 
     def _either(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self._guarded(
+            lambda: getattr(super(FallbackRedisCache, self), name)(*args, **kwargs),
+            lambda: getattr(self._fallback, name)(*args, **kwargs),
+        )
+
+    def _guarded(self, on_redis: Callable[[], Any], on_local: Callable[[], Any]) -> Any:
         if not self.unreachable():
             try:
-                answer = getattr(super(), name)(*args, **kwargs)
+                answer = on_redis()
             except RedisError as error:
                 if self._location not in _down_until:
                     logger.warning(
@@ -66,7 +75,59 @@ class FallbackRedisCache(RedisCache):
                 if _down_until.pop(self._location, None) is not None:
                     logger.warning("Redis at %s is reachable again", self._location)
                 return answer
-        return getattr(self._fallback, name)(*args, **kwargs)
+        return on_local()
+
+    def _redis_serializer(self) -> Any:
+        # Django's own, so values written here read back through `get` and the reverse.
+        return self._cache._serializer  # type: ignore[attr-defined]
+
+    def _expiry(self, timeout: float | None) -> int | None:
+        seconds = self.get_backend_timeout(timeout)
+        return None if seconds is None else int(seconds)
+
+    def add_and_get_many(
+        self, key: str, value: Any, timeout: float | None, keys: list[str]
+    ) -> tuple[bool, dict[str, Any]]:
+        """`add(key, value)`, then `get_many(keys)`: one round trip to Redis."""
+
+        def on_redis() -> tuple[bool, dict[str, Any]]:
+            serializer = self._redis_serializer()
+            pipe = self._cache.get_client(write=True).pipeline(transaction=False)
+            pipe.set(
+                self.make_and_validate_key(key),
+                serializer.dumps(value),
+                ex=self._expiry(timeout),
+                nx=True,
+            )
+            pipe.mget([self.make_and_validate_key(k) for k in keys])
+            added, values = pipe.execute()
+            found = {
+                k: serializer.loads(v) for k, v in zip(keys, values, strict=True) if v is not None
+            }
+            return bool(added), found
+
+        return self._guarded(
+            on_redis,
+            lambda: (self._fallback.add(key, value, timeout), self._fallback.get_many(keys)),
+        )
+
+    def write_many(self, sets: Writes, deletes: list[str]) -> None:
+        """Set each key to its (value, timeout) and delete `deletes`: one round trip to Redis."""
+
+        def on_redis() -> None:
+            serializer = self._redis_serializer()
+            pipe = self._cache.get_client(write=True).pipeline(transaction=False)
+            for key, (value, timeout) in sets.items():
+                pipe.set(
+                    self.make_and_validate_key(key),
+                    serializer.dumps(value),
+                    ex=self._expiry(timeout),
+                )
+            if deletes:
+                pipe.delete(*(self.make_and_validate_key(key) for key in deletes))
+            pipe.execute()
+
+        self._guarded(on_redis, lambda: _write_each(self._fallback, sets, deletes))
 
     def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
         return self._either("add", key, value, timeout, version)
@@ -103,6 +164,30 @@ class FallbackRedisCache(RedisCache):
     def clear(self) -> Any:
         self._fallback.clear()
         return self._either("clear")
+
+
+def add_and_get_many(
+    cache: BaseCache, key: str, value: Any, timeout: float | None, keys: list[str]
+) -> tuple[bool, dict[str, Any]]:
+    """`cache.add(key, value, timeout)` and then `cache.get_many(keys)`, batched when it can."""
+    if isinstance(cache, FallbackRedisCache):
+        return cache.add_and_get_many(key, value, timeout, keys)
+    return bool(cache.add(key, value, timeout)), cache.get_many(keys)
+
+
+def write_many(cache: BaseCache, sets: Writes, deletes: list[str]) -> None:
+    """Set each key to its (value, timeout) and delete `deletes`, batched when it can."""
+    if isinstance(cache, FallbackRedisCache):
+        cache.write_many(sets, deletes)
+    else:
+        _write_each(cache, sets, deletes)
+
+
+def _write_each(cache: BaseCache, sets: Writes, deletes: list[str]) -> None:
+    for key, (value, timeout) in sets.items():
+        cache.set(key, value, timeout)
+    if deletes:
+        cache.delete_many(deletes)
 
 
 def is_unreachable(cache: BaseCache) -> bool:
