@@ -245,12 +245,13 @@ def cache_settings(redis_url: str) -> dict[str, dict[str, object]]:
     The cache holds MoltFlow's shared reads, its rate budget and the wall's snapshots. Only
     Redis shares them between processes; local memory suits one process (and the tests).
     Redis is given short socket timeouts: it is on the same network, and a stuck Redis must
-    not hold a page longer than MoltFlow itself may.
+    not hold a page longer than MoltFlow itself may. While Redis cannot be reached, each
+    process answers from its own memory (`leads.shared_cache`) rather than failing pages.
     """
     if redis_url:
         return {
             "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "BACKEND": "leads.shared_cache.FallbackRedisCache",
                 "LOCATION": redis_url,
                 "KEY_PREFIX": "leads",
                 "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},

@@ -18,6 +18,7 @@ import httpx
 from django.core.cache import BaseCache, caches
 
 from leads.deadline import Deadline, DeadlineExceeded, read_within
+from leads.shared_cache import Writes
 from leads.sources.errors import SourceError, Unavailable
 from leads.upstream import transport
 from leads.upstream.budget import RateBudget, RateState
@@ -97,6 +98,7 @@ class MoltflowClient:
         # Cache keys name the account by a hash, never by the raw key.
         account = hashlib.sha256(f"{self.base_url}\n{api_key}".encode()).hexdigest()[:16]
         self._prefix = f"moltflow:{account}"
+        self._state_key = f"{self._prefix}:state"
 
     # --- collaborators ------------------------------------------------------------------
 
@@ -115,7 +117,7 @@ class MoltflowClient:
         """This account's shared rate budget and health."""
         return RateBudget(
             self.cache,
-            f"{self._prefix}:state",
+            self._state_key,
             clock=self.clock,
             sleep=self.sleep,
             max_wait=self.max_budget_wait,
@@ -127,6 +129,7 @@ class MoltflowClient:
         return SharedReads(
             self.cache,
             self._prefix,
+            state_key=self._state_key,
             cache_seconds=self.cache_seconds,
             deadline_seconds=self.deadline_seconds,
             clock=self.clock,
@@ -143,8 +146,11 @@ class MoltflowClient:
         if not cached or self.cache_seconds <= 0:
             return self._json(self._request("GET", path, params=clean))
 
-        def fetch(deadline: Deadline) -> Any:
-            return self._json(self._request("GET", path, params=clean, deadline=deadline))
+        def fetch(deadline: Deadline, state: dict[str, Any], writes: Writes) -> Any:
+            response = self._request(
+                "GET", path, params=clean, deadline=deadline, state=state, writes=writes
+            )
+            return self._json(response)
 
         return self.reads.read(path, clean, fetch, self._deadline_error)
 
@@ -204,12 +210,18 @@ class MoltflowClient:
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
         deadline: Deadline | None = None,
+        state: dict[str, Any] | None = None,
+        writes: Writes | None = None,
     ) -> httpx.Response:
-        """One call, retried where `self.retry` allows, all of it within `deadline`."""
+        """One call, retried where `self.retry` allows, all of it within `deadline`.
+
+        `state` is the shared budget state when the caller has just read it; `writes`, where
+        to leave the budget's new state after a success, for the caller to batch.
+        """
         method = method.upper()
         deadline = deadline or Deadline.after(self.deadline_seconds, self.clock)
         budget = self.budget
-        state = budget.state()
+        state = budget.state() if state is None else state
         # While MoltFlow is already known to be down, a read is one short probe: screens
         # show the last good data at once instead of each waiting out timeouts and retries.
         probing = method == "GET" and state.get("down_since") is not None
@@ -236,8 +248,10 @@ class MoltflowClient:
                 if not self._may_pause(pause, deadline):
                     raise self._transport_error(error, deadline) from error
             else:
-                state = budget.note_response(response, state)
-                if response.status_code < 400:
+                ok = response.status_code < 400
+                # A failure's note goes out now: `_noted` reads and adds to it below.
+                state = budget.note_response(response, state, into=writes if ok else None)
+                if ok:
                     return response
                 pause = retry.after_response(method, attempt, response, self.clock())
                 if not self._may_pause(pause, deadline):

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from leads.events import SEEN_WINDOW, LiveToken
 from leads.models import LeadEvent, WallLink, hash_wall_token
+from leads.shared_cache import is_unreachable
 
 TICKET_HEADER = "X-Live-Ticket"
 EPOCH_KEY = "leads:live-ticket-epoch"
@@ -138,9 +139,10 @@ class TokenMemory:
         try:
             token, revocations = read_store()
             epoch = int(cache.get(EPOCH_KEY, 0))
-            if reading is None or reading.revocations != revocations:
+            if reading is None or reading.revocations != revocations or is_unreachable(cache):
                 # A link was revoked since the last reading (or this process has just
-                # started and cannot know): no ticket issued until now is trusted.
+                # started, or the shared cache is down so a sign-out elsewhere cannot be
+                # seen): no ticket issued until now is trusted.
                 self._revoked_epoch = _now_ms()
             reading = _Reading(token, revocations, max(epoch, self._revoked_epoch), self._clock())
             self._reading = reading

@@ -20,11 +20,13 @@ import httpx
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from dashboard.settings import cache_settings
 from leads import services
 from leads.events import current_token
 from leads.live_lane import MEMORY, TICKET_HEADER, issue_ticket, user_scope
@@ -145,6 +147,17 @@ def test_another_persons_sign_out_only_costs_one_full_check(rep: User) -> None:
     response = poll(screen, state)
     assert response.status_code == 204
     assert response[TICKET_HEADER]  # the view checked the session and renewed the ticket
+
+
+def test_while_redis_is_down_no_ticket_is_trusted(rep_client: Client, settings) -> None:
+    state = first_poll(rep_client)
+    settings.CACHES = cache_settings("redis://127.0.0.1:1/0")  # nobody listens there
+    # Signed out in another process: its ticket-epoch bump went to its own memory, not ours.
+    Session.objects.all().delete()
+
+    response = poll(rep_client, state)
+
+    assert response.status_code == 401  # the poll went through the session check
 
 
 def test_an_expired_ticket_without_a_session_is_refused(rep: User, settings) -> None:

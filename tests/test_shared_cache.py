@@ -24,7 +24,7 @@ BASE = "https://moltflow.test/api/v2"
 def test_redis_is_the_cache_when_redis_url_is_set() -> None:
     backend = cache_settings("redis://127.0.0.1:6379/5")["default"]
 
-    assert backend["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert backend["BACKEND"] == "leads.shared_cache.FallbackRedisCache"
     assert backend["LOCATION"] == "redis://127.0.0.1:6379/5"
 
 

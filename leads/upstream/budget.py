@@ -14,6 +14,7 @@ import httpx
 from django.core.cache import BaseCache
 
 from leads.deadline import Deadline
+from leads.shared_cache import Writes
 from leads.sources.errors import RateLimited
 from leads.upstream.retry import retry_after_seconds
 
@@ -75,8 +76,13 @@ class RateBudget:
                     )
                 self.sleep(wait)
 
-    def note_response(self, response: httpx.Response, state: dict[str, Any]) -> dict[str, Any]:
-        """Record what `response` says about the budget and health; returns the new state."""
+    def note_response(
+        self, response: httpx.Response, state: dict[str, Any], into: Writes | None = None
+    ) -> dict[str, Any]:
+        """Record what `response` says about the budget and health; returns the new state.
+
+        With `into`, the write is added there for the caller to batch with its own.
+        """
         now = self.clock()
         headers = response.headers
         updated = dict(state)
@@ -100,7 +106,10 @@ class RateBudget:
             updated["down_since"] = None
             updated["down_detail"] = None
         if updated != state:
-            self.cache.set(self.key, updated, STATE_SECONDS)
+            if into is None:
+                self.cache.set(self.key, updated, STATE_SECONDS)
+            else:
+                into[self.key] = (updated, STATE_SECONDS)
         return updated
 
     def note_down(self, detail: str) -> datetime:

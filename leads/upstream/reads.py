@@ -1,22 +1,30 @@
 """The short read cache every process shares, with one upstream call per read at a time.
 
-A read is cached for `cache_seconds` under a key made of its path and parameters, tagged
-with the account's version: a write bumps the version (`invalidate`), so no process serves
-a read from before its own write. While one caller fetches a read, the others asking for it
-wait for that answer (no stampede when twenty screens refresh at once). A failed fetch is
-remembered briefly, and answered with the read's last good data when there is some: that is
-what screens show, marked stale, while MoltFlow cannot be reached.
+Each read (path and parameters) has one entry in the shared cache, tagged with the
+account's version: a write bumps the version (`invalidate`), so no process serves a read
+from before its own write. An entry is fresh for `cache_seconds` and then kept, as the
+read's last good data, for `LAST_GOOD_SECONDS`: that is what screens show, marked stale,
+while MoltFlow cannot be reached. A failed fetch is remembered briefly in the same entry.
+
+One caller per read fetches (an atomic `add` of a lock). The others asking meanwhile
+answer with the entry when it has merely aged (the fetch in flight will renew it), and wait
+for the fetch when there is nothing of this version to show.
+
+A miss costs three round trips to Redis: look up (version, entry, budget state); take the
+lock and look again; store the entry and the budget and release the lock
+(`leads.shared_cache` batches each step into one pipeline).
 """
 
 import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.core.cache import BaseCache
 
 from leads.deadline import Deadline
+from leads.shared_cache import Writes, add_and_get_many, write_many
 from leads.sources.errors import RateLimited, Unavailable
 
 # How long a read's last good answer is kept to show (marked stale) during an outage.
@@ -26,7 +34,9 @@ FAILURE_SECONDS = 2.0
 # How often a caller waiting on a peer's fetch looks for its answer.
 POLL_SECONDS = 0.02
 
-Fetch = Callable[[Deadline], Any]
+# Called with the deadline, the budget state read with the entry, and the writes to batch
+# with the entry's (the budget's new state).
+Fetch = Callable[[Deadline, dict[str, Any], Writes], Any]
 
 
 class SharedReads:
@@ -37,6 +47,7 @@ class SharedReads:
         cache: BaseCache,
         prefix: str,
         *,
+        state_key: str,
         cache_seconds: float,
         deadline_seconds: float,
         clock: Callable[[], float],
@@ -45,6 +56,7 @@ class SharedReads:
         self.cache = cache
         self.prefix = prefix
         self.version_key = f"{prefix}:version"
+        self.state_key = state_key
         self.cache_seconds = cache_seconds
         self.deadline_seconds = deadline_seconds
         self.clock = clock
@@ -61,88 +73,120 @@ class SharedReads:
         fetch: Fetch,
         timed_out: Callable[[], Unavailable],
     ) -> Any:
-        """The cached answer to GET `path`, else `fetch(deadline)`'s, shared with every process.
+        """The cached answer to GET `path`, else `fetch`'s, shared with every process.
 
         `timed_out` makes the error for a peer's fetch that outlived our deadline.
         """
         request_id = json.dumps([path, sorted(params.items())])
-        value_key = f"{self.prefix}:get:{hashlib.sha256(request_id.encode()).hexdigest()[:32]}"
-        lock_key = f"{value_key}:lock"
+        key = f"{self.prefix}:get:{hashlib.sha256(request_id.encode()).hexdigest()[:32]}"
+        lock_key = f"{key}:lock"
         # Waiting on a peer's call is bounded by our own deadline, like making the call.
         deadline = Deadline.after(self.deadline_seconds, self.clock)
         while True:
-            version, entry = self._lookup(value_key)
-            if entry is not None:
-                return self._replay_or_last_good(value_key, entry)
-            # `add` is atomic in every cache backend: one caller per key fetches.
-            if self.cache.add(lock_key, 1, int(self.deadline_seconds) + 1):
+            version, entry, state = self._lookup(key)
+            if self._fresh(entry, version):
+                return _answer(entry)
+            # Take the lock and look again at once: the holder before us may have stored
+            # the answer since we looked.
+            locked, found = add_and_get_many(
+                self.cache, lock_key, 1, int(self.deadline_seconds) + 1, self._keys(key)
+            )
+            if locked:
+                writes: Writes = {}
                 try:
-                    # The holder before us may have stored the answer since we looked.
-                    version, entry = self._lookup(value_key)
-                    if entry is not None:
-                        return self._replay_or_last_good(value_key, entry)
-                    return self._fetch_into(value_key, version, fetch, deadline)
+                    version, entry, state = self._found(found, key)
+                    if self._fresh(entry, version):
+                        return _answer(entry)
+                    return self._fetch_into(key, version, entry, fetch, deadline, state, writes)
                 finally:
-                    self.cache.delete(lock_key)
+                    write_many(self.cache, writes, [lock_key])
+            if entry and entry.get("version") == version and "data" in entry:
+                return entry["data"]  # aged, not outdated by a write: the peer renews it
             if deadline.remaining() <= 0:
                 # The peer's call outlived the deadline: it failed as ours would have.
-                return self._replay_or_last_good(value_key, _failure_entry(version, timed_out()))
+                return _answer(_failed(entry, version, timed_out(), self.clock()))
             self.sleep(POLL_SECONDS)
 
-    def _lookup(self, value_key: str) -> tuple[str, dict[str, Any] | None]:
-        """The current version, and the cached entry when it belongs to that version."""
-        found = self.cache.get_many([self.version_key, value_key])
-        version = found.get(self.version_key, "0")
-        entry = found.get(value_key)
-        if entry is not None and entry.get("version") == version:
-            return version, entry
-        return version, None
+    def _keys(self, key: str) -> list[str]:
+        return [self.version_key, key, self.state_key]
 
-    def _fetch_into(self, value_key: str, version: str, fetch: Fetch, deadline: Deadline) -> Any:
+    def _lookup(self, key: str) -> tuple[str, dict[str, Any] | None, dict[str, Any]]:
+        """The current version, the read's entry, and the budget state, in one round trip."""
+        return self._found(self.cache.get_many(self._keys(key)), key)
+
+    def _found(
+        self, found: dict[str, Any], key: str
+    ) -> tuple[str, dict[str, Any] | None, dict[str, Any]]:
+        state = dict(found.get(self.state_key) or {})
+        return found.get(self.version_key, "0"), found.get(key), state
+
+    def _fresh(self, entry: dict[str, Any] | None, version: str) -> TypeGuard[dict[str, Any]]:
+        return (
+            entry is not None
+            and entry.get("version") == version
+            and self.clock() < entry.get("fresh_until", 0.0)
+        )
+
+    def _fetch_into(
+        self,
+        key: str,
+        version: str,
+        entry: dict[str, Any] | None,
+        fetch: Fetch,
+        deadline: Deadline,
+        state: dict[str, Any],
+        writes: Writes,
+    ) -> Any:
         try:
-            data = fetch(deadline)
+            data = fetch(deadline, state, writes)
         except (Unavailable, RateLimited) as error:
+            # The failure was noted in the shared health already (an answer that came back
+            # 200 and then failed to parse included): a success's note must not undo it.
+            writes.pop(self.state_key, None)
             # Screens waiting on this call, and those refreshing right after, get the same
             # answer at once instead of each waiting a timeout.
-            entry = _failure_entry(version, error)
-            self.cache.set(value_key, entry, min(FAILURE_SECONDS, self.cache_seconds))
-            return self._replay_or_last_good(value_key, entry)
+            failed = _failed(entry, version, error, self.clock())
+            failed["fresh_until"] = self.clock() + min(FAILURE_SECONDS, self.cache_seconds)
+            writes[key] = (failed, LAST_GOOD_SECONDS)
+            return _answer(failed)
         # The version read before the call: if a write bumps it meanwhile, this entry is
-        # already stale and nobody will serve it.
-        self.cache.set(value_key, {"version": version, "data": data}, self.cache_seconds)
-        self.cache.set(f"{value_key}:last-good", data, LAST_GOOD_SECONDS)
+        # already stale and nobody will serve it as fresh.
+        fresh_until = self.clock() + self.cache_seconds
+        entry = {"version": version, "fresh_until": fresh_until, "data": data}
+        writes[key] = (entry, LAST_GOOD_SECONDS)
         return data
 
-    def _replay_or_last_good(self, value_key: str, entry: dict[str, Any]) -> Any:
-        """A cached answer; for a cached failure, the last good answer when there is one."""
-        if entry.get("error") == "unavailable":
-            last_good = self.cache.get(f"{value_key}:last-good")
-            if last_good is not None:
-                return last_good
-        return _replay(entry)
 
-
-def _failure_entry(version: str, error: Unavailable | RateLimited) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "version": version,
-        "error": "rate_limited" if isinstance(error, RateLimited) else "unavailable",
+def _failed(
+    entry: dict[str, Any] | None, version: str, error: Unavailable | RateLimited, now: float
+) -> dict[str, Any]:
+    """An entry remembering `error`, keeping the last good data the read had."""
+    failure: dict[str, Any] = {
+        "kind": "rate_limited" if isinstance(error, RateLimited) else "unavailable",
         "detail": error.detail,
         "retry_after": error.retry_after,
     }
     if isinstance(error, Unavailable):
-        entry["since"] = error.since
-        entry["status_code"] = error.status_code
-    return entry
+        failure["since"] = error.since
+        failure["status_code"] = error.status_code
+    failed: dict[str, Any] = {"version": version, "fresh_until": now, "failure": failure}
+    if entry is not None and "data" in entry:
+        failed["data"] = entry["data"]
+    return failed
 
 
-def _replay(entry: dict[str, Any]) -> Any:
-    if entry.get("error") == "rate_limited":
-        raise RateLimited(entry["detail"], retry_after=entry.get("retry_after"))
-    if entry.get("error") == "unavailable":
-        raise Unavailable(
-            entry["detail"],
-            since=entry.get("since"),
-            retry_after=entry.get("retry_after"),
-            status_code=entry.get("status_code"),
-        )
-    return entry["data"]
+def _answer(entry: dict[str, Any]) -> Any:
+    """An entry's data; for a failure, the last good data when MoltFlow is unavailable."""
+    failure = entry.get("failure")
+    if failure is None:
+        return entry["data"]
+    if failure["kind"] == "rate_limited":
+        raise RateLimited(failure["detail"], retry_after=failure.get("retry_after"))
+    if "data" in entry:
+        return entry["data"]
+    raise Unavailable(
+        failure["detail"],
+        since=failure.get("since"),
+        retry_after=failure.get("retry_after"),
+        status_code=failure.get("status_code"),
+    )

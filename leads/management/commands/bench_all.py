@@ -32,6 +32,7 @@ from leads.bench import BenchRow, print_table
 from leads.management.commands import (
     bench_api,
     bench_board,
+    bench_cache_miss,
     bench_detection,
     bench_idle_screens,
     bench_ingest,
@@ -138,6 +139,7 @@ class Command(BaseCommand):
                     log,
                 ),
             ),
+            ("cache miss (issue 14)", lambda: bench_cache_miss.measure(50 if quick else 500, log)),
             ("table vs admin (issue 5)", lambda: table_page_vs_admin(2 if quick else 30, log)),
             ("board (issue 6)", lambda: bench_board.measure(2 if quick else 30, log)),
             (
