@@ -15,12 +15,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import timesince
 
 from leads.assignments import Owner
 from leads.follow_ups import FollowUp
 from leads.sources.records import LeadRecord
-from leads.templatetags.leads_ui import due_time, highlight, phone_display, wa_link
+from leads.templatetags.leads_ui import due_time, highlight, phone_display, time_tag, wa_link
 
 # Column name -> the source sort key that orders by it (ascending form).
 SORT_KEY_BY_COLUMN: dict[str, str] = {
@@ -172,12 +171,7 @@ class LeadTable(tables.Table):
         return mark_safe(f'<span dir="auto">{marked}</span>')  # noqa: S308
 
     def render_detected(self, record: LeadRecord) -> SafeString:
-        detected = record.detected_at
-        return mark_safe(  # noqa: S308 (dates and timesince's words: no user text)
-            f'<time datetime="{detected.isoformat()}" '
-            f'title="{detected.strftime("%Y-%m-%d %H:%M:%S %Z")}">'
-            f"{esc(timesince(detected, self._now, depth=1))} ago</time>"
-        )
+        return time_tag(record.detected_at, self._now)
 
     def render_message_count(self, record: LeadRecord) -> SafeString | int:
         return DASH if record.message_count is None else record.message_count

@@ -1,15 +1,17 @@
 """Template helpers for showing leads: keyword highlight, readable phones, transitions."""
 
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import template
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from leads.phones import format_phone
 from leads.pipeline import Status, allowed_targets
+from leads.waiting import short_age
 
 register = template.Library()
 
@@ -57,17 +59,46 @@ def transitions_from(status: str) -> list[Status]:
     return allowed_targets(status)
 
 
+# Within this much of now a moment reads as an age ("4 min ago"); further off, as a date.
+RECENT = timedelta(hours=24)
+
+
+def short_date(moment: datetime, now: datetime) -> str:
+    """A date and time in the active locale's formats, the year only when it is not this one."""
+    local = timezone.localtime(moment)
+    day_format = "MONTH_DAY_FORMAT" if local.year == timezone.localtime(now).year else "DATE_FORMAT"
+    return f"{formats.date_format(local, day_format)}, {formats.time_format(local, 'TIME_FORMAT')}"
+
+
+def time_tag(
+    moment: datetime, now: datetime | None = None, *, css: str = "", appointment: bool = False
+) -> SafeString:
+    """How every page shows a moment: `<time>` with its ISO value, a short form (an age for
+    the last day, a locale-aware date before that or ahead) and the exact time as a tooltip.
+    An `appointment` (a follow-up's due time) always reads as its date."""
+    now = now or timezone.now()
+    recent = not appointment and timedelta(0) <= now - moment < RECENT
+    label = f"{short_age(moment, now)} ago" if recent else short_date(moment, now)
+    exact = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return format_html(
+        '<time{} datetime="{}" title="{}">{}</time>',
+        format_html(' class="{}"', css) if css else "",
+        moment.isoformat(),
+        exact,
+        label,
+    )
+
+
+@register.filter
+def when(moment: datetime | None) -> SafeString | str:
+    """`{{ lead.detected_at|when }}`: `time_tag` in a template ("" for no moment)."""
+    return time_tag(moment) if moment else ""
+
+
 @register.filter
 def due_time(follow_up: Any) -> SafeString:
     """A follow-up's due time, marked (in words, not only colour) when it is overdue."""
-    local = timezone.localtime(follow_up.due_at)
-    label = local.strftime("%a %d %b, %H:%M")
     if follow_up.overdue:
-        return format_html(
-            '<time class="due due--overdue" datetime="{}">{} <strong>overdue</strong></time>',
-            follow_up.due_at.isoformat(),
-            label,
-        )
-    return format_html(
-        '<time class="due" datetime="{}">{}</time>', follow_up.due_at.isoformat(), label
-    )
+        due = time_tag(follow_up.due_at, css="due due--overdue", appointment=True)
+        return format_html("{} <strong>overdue</strong>", due)
+    return time_tag(follow_up.due_at, css="due", appointment=True)

@@ -28,9 +28,10 @@ from leads.sources import get_source
 from leads.sources.base import LeadSource
 from leads.sources.errors import SourceError
 from leads.sources.records import SORT_NEWEST, LeadQuery, LeadRecord, Page
+from leads.templatetags.leads_ui import time_tag
 from leads.views.rendering import htmx_region, render_region
 from leads.views.shared import read_table_request
-from leads.waiting import is_waiting_too_long, short_age
+from leads.waiting import is_waiting_too_long
 
 # Cards a column shows at first, and adds with each "show more".
 PAGE = 20
@@ -181,7 +182,7 @@ def _cards(
     return tuple(
         BoardCard(
             lead=row,
-            age=short_age(row.detected_at, now),
+            age=time_tag(row.detected_at, now),
             waiting=is_waiting_too_long(row.status, row.detected_at, now),
             detail_url=detail_url(row.id) + next_param,
             move_url=move_url(row.id),

@@ -94,6 +94,6 @@ def test_a_bulk_change_is_run_by_keyboard(manager_page: Page) -> None:
     tab_to(page, page.get_by_role("button", name="Change status"))
     page.keyboard.press("Enter")
 
-    expect(page.locator(".toast").first).to_contain_text("2 moved to qualified")
+    expect(page.locator("#messages")).to_contain_text("2 moved to qualified")
     statuses = dict(Lead.objects.values_list("contact_name", "lead_status"))
     assert statuses == {"Lead 0": "qualified", "Lead 1": "qualified", "Lead 2": "new"}

@@ -1,8 +1,13 @@
 """Issue 15, item 11: the smaller frictions of a rep's day."""
 
+import re
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from leads.services import Actor, lead_change_status
 from tests.browser.conftest import open_tab
 from tests.factories import make_lead
 
@@ -36,3 +41,23 @@ def test_hebrew_values_on_the_lead_page_sit_beside_their_labels(page) -> None:
         }"""
     )
     assert gap < 5, gap
+
+
+def test_every_page_shows_a_moment_one_way_with_the_exact_time_on_hover(page) -> None:
+    lead = make_lead(name="Dana Levi", detected_at=timezone.now() - timedelta(hours=3, minutes=5))
+    lead_change_status(lead.id, "contacted", Actor.system("test"))
+    exact = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w+$")
+    places = {
+        "/leads/": f"#lead-{lead.id} time",
+        "/leads/board/": f"#card-{lead.id} time",
+        f"/leads/{lead.id}/": "#lead-panel dd time",
+    }
+    for url, selector in places.items():
+        page.goto(url)
+        detected = page.locator(selector).first
+        expect(detected).to_have_text("3 h ago")
+        expect(detected).to_have_attribute("title", exact)
+    page.goto("/activity/")
+    changed = page.locator("table.activity tbody time").first
+    expect(changed).to_have_text(re.compile(r"^\d+ s ago$"))
+    expect(changed).to_have_attribute("title", exact)
