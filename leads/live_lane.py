@@ -352,6 +352,9 @@ class LiveLaneMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
+        if getattr(settings, "LIVE_HOLD_MAX", -1) >= 0:
+            # Any server; under gunicorn, dashboard/gunicorn.conf.py sets it from its threads.
+            MEMORY.hold_limit = settings.LIVE_HOLD_MAX
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         started = time.time()

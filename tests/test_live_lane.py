@@ -23,13 +23,22 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from leads import services
 from leads.events import LiveToken, current_token
-from leads.live_lane import MEMORY, TICKET_HEADER, TokenMemory, issue_ticket, user_scope
+from leads.live_lane import (
+    MEMORY,
+    TICKET_HEADER,
+    LiveLaneMiddleware,
+    TokenMemory,
+    hold_limit_for,
+    issue_ticket,
+    user_scope,
+)
 from leads.models import WallLink, hash_wall_token
 from leads.roles import MANAGER, REP, set_user_role
 from tests.factories import make_lead
@@ -207,6 +216,18 @@ def test_the_watcher_stops_when_nobody_waits() -> None:
     rounds = sleep.rounds
     time.sleep(0.05)
     assert sleep.rounds == rounds
+
+
+def test_a_process_holds_on_all_its_threads_but_a_few_unless_told(settings) -> None:
+    assert hold_limit_for(40) == 36
+    assert hold_limit_for(2) == 0
+    settings.LIVE_HOLD_MAX = 7
+    assert hold_limit_for(40) == 7
+    try:
+        LiveLaneMiddleware(lambda request: HttpResponse())  # any server, at start
+        assert MEMORY.hold_limit == 7
+    finally:
+        MEMORY.hold_limit = 0
 
 
 def test_a_held_poll_costs_no_statement(rep_client: Client, settings) -> None:

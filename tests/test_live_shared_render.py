@@ -6,9 +6,11 @@ is a different view; each screen still gets its own CSRF token.
 """
 
 import re
+import threading
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -18,6 +20,7 @@ from leads import services
 from leads.assignments import lead_take
 from leads.models import Lead
 from leads.roles import REP, VIEWER
+from leads.views.rendering import _render_once
 from tests.factories import make_lead
 from tests.people import person, signed_in
 
@@ -116,3 +119,16 @@ def test_a_persons_own_request_is_drawn_for_them(reps: list[User]) -> None:
     with CaptureQueriesContext(connection) as queries:
         screen.get(BOARD, headers={"HX-Request": "true", "HX-Target": "board-columns"})
     assert any(LEADS_TABLE in q["sql"] for q in queries)
+
+
+def test_a_screen_waits_for_the_rendering_already_under_way() -> None:
+    cache.add("view:rendering", 1)
+    threading.Timer(0.2, cache.set, ("view", "<div>drawn once</div>")).start()
+    assert _render_once("view", lambda: pytest.fail("drawn twice")) == "<div>drawn once</div>"
+
+
+def test_a_screen_draws_its_own_when_the_other_rendering_failed() -> None:
+    cache.add("view:rendering", 1)
+    threading.Timer(0.2, cache.delete, ("view:rendering",)).start()
+    assert _render_once("view", lambda: "<div>mine</div>") == "<div>mine</div>"
+    assert cache.get("view") == "<div>mine</div>"  # and shares it

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -22,8 +23,10 @@ from leads.live import is_live_refresh
 # Stands in for the CSRF token in a shared rendering; each screen gets its own put back.
 # Random per process, so nothing a group member writes can spell it.
 _CSRF_STAND_IN = f"csrf{secrets.token_hex(16)}"
-# A screen that finds another rendering the same view waits up to this long for it.
-_WAIT_STEP, _WAIT_STEPS = 0.05, 20
+# A screen that finds another rendering the same view waits for it (checking the cache after
+# 0.05 s, then less and less often), up to this many seconds: on a busy machine one rendering
+# can take seconds, and a screen that gave up and rendered too would only add to the queue.
+_WAIT_SECONDS = 10.0
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -109,13 +112,21 @@ def render_shared_region(
 def _render_once(key: str, render_content: Callable[[], str]) -> str:
     """Render and share `key`, unless another request is rendering it: then wait for that."""
     lock = f"{key}:rendering"
-    rendering_here = cache.add(lock, 1, timeout=_WAIT_STEP * _WAIT_STEPS * 2)
+    rendering_here = cache.add(lock, 1, timeout=_WAIT_SECONDS)
     if not rendering_here:
-        for _ in range(_WAIT_STEPS):
-            time.sleep(_WAIT_STEP)
+        if not connection.in_atomic_block:
+            connection.close()  # a waiting request keeps no idle database connection
+        step, waited = 0.05, 0.0
+        while waited < _WAIT_SECONDS:
+            time.sleep(step)
+            waited += step
             if (content := cache.get(key)) is not None:
                 return str(content)
-        # The other rendering failed or is slow: this screen renders its own.
+            if cache.get(lock) is None:  # finished just now, or failed
+                if (content := cache.get(key)) is not None:
+                    return str(content)
+                break  # the other rendering failed: this screen renders its own
+            step = min(step * 1.5, 0.5)
     try:
         content = render_content()
         cache.set(key, content, getattr(settings, "LIVE_SHARED_RENDER_SECONDS", 30))
