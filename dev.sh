@@ -138,7 +138,7 @@ case "$cmd" in
     exec "$VENV/bin/gunicorn" dashboard.wsgi \
       --bind "${1:-${BIND:-0.0.0.0:8000}}" \
       --workers "${WEB_CONCURRENCY:-3}" \
-      --threads "${WEB_THREADS:-4}" \
+      --threads "${WEB_THREADS:-40}" \
       --timeout "${WEB_TIMEOUT:-30}" \
       --config dashboard/gunicorn.conf.py --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"
     ;;

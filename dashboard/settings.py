@@ -277,6 +277,17 @@ CACHES = cache_settings(REDIS_URL)
 LIVE_POLL_MS = env_int("LIVE_POLL_MS", 1000)
 LIVE_TOKEN_MAX_AGE_MS = env_int("LIVE_TOKEN_MAX_AGE_MS", 250)
 LIVE_TICKET_SECONDS = env_int("LIVE_TICKET_SECONDS", 120)
+# A screen's poll is held open up to LIVE_HOLD_SECONDS while nothing changes (a long poll),
+# by at most LIVE_HOLD_MAX polls per process; -1: all of a gunicorn worker's threads but 4,
+# none under other servers (their screens poll every LIVE_POLL_MS instead).
+LIVE_HOLD_SECONDS = env_int("LIVE_HOLD_SECONDS", 20)
+LIVE_HOLD_MAX = env_int("LIVE_HOLD_MAX", -1)
+# After a change each screen re-reads after a random pause of up to LIVE_REFRESH_SPREAD_MS,
+# and screens showing the same view share one rendering of it for LIVE_SHARED_RENDER_SECONDS.
+LIVE_REFRESH_SPREAD_MS = env_int("LIVE_REFRESH_SPREAD_MS", 500)
+LIVE_SHARED_RENDER_SECONDS = env_int("LIVE_SHARED_RENDER_SECONDS", 30)
+# Each process deletes old live events at most this often (see leads.events.prune_events).
+LIVE_PRUNE_SECONDS = env_int("LIVE_PRUNE_SECONDS", 600)
 # A `new` lead nobody has contacted for longer than this is flagged on the board (and wall).
 LEADS_WAITING_THRESHOLD_MINUTES = env_int("LEADS_WAITING_THRESHOLD_MINUTES", 15)
 

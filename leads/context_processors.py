@@ -25,7 +25,8 @@ def _ticket(request: HttpRequest) -> str:
 def perms_ui(request: HttpRequest) -> dict[str, Any]:
     """`perms_ui.<action>` (True/False for each action of `leads.roles.ACTIONS`), `user_role`,
     `live_token` (where the event log stood when the page's data was read), `live_ticket`
-    (what lets its polls skip the session, see `leads.live_lane`) and `live_poll_ms`.
+    (what lets its polls skip the session, see `leads.live_lane`), `live_poll_ms`,
+    `live_hold_seconds` and `live_spread_ms` (how static/js/live.js paces itself).
 
     Lazy: a page that shows none of it (the wall, an error page) costs no query.
     """
@@ -36,6 +37,8 @@ def perms_ui(request: HttpRequest) -> dict[str, Any]:
         "live_token": SimpleLazyObject(lambda: _token(request)),
         "live_ticket": SimpleLazyObject(lambda: _ticket(request)),
         "live_poll_ms": getattr(settings, "LIVE_POLL_MS", 1000),
+        "live_hold_seconds": getattr(settings, "LIVE_HOLD_SECONDS", 20),
+        "live_spread_ms": getattr(settings, "LIVE_REFRESH_SPREAD_MS", 500),
     }
 
 

@@ -29,8 +29,8 @@ from leads.models import LeadEvent, LeadEventKind
 # another but committed after it does not move the newest id; it does change this count,
 # so screens still hear about it. Pruning never touches this tail.
 SEEN_WINDOW = 256
-# Prune when the new id is a multiple of this: often enough to stay small, never per request.
-PRUNE_EVERY = 100
+# The most rows one prune deletes, so a prune after a long pause stays a short statement.
+PRUNE_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -66,13 +66,13 @@ def announce_status_changed(lead_id: uuid.UUID | None) -> None:
 
 
 def _announce(kind: str, lead_id: uuid.UUID | None) -> None:
-    event = LeadEvent.objects.create(kind=kind, lead_id=lead_id)
-    if event.id % PRUNE_EVERY == 0:
-        prune_events(event.id)
+    # One INSERT: old rows are pruned by the screens' token reader (leads.live_lane), not here.
+    LeadEvent.objects.create(kind=kind, lead_id=lead_id)
 
 
-def prune_events(newest_id: int | None = None) -> int:
-    """Delete events older than `LIVE_EVENTS_KEEP_HOURS`, keeping the newest tail; returns how many.
+def prune_events(newest_id: int | None = None, batch: int = PRUNE_BATCH) -> int:
+    """Delete up to `batch` of the oldest events older than `LIVE_EVENTS_KEEP_HOURS`, keeping
+    the newest tail; returns how many.
 
     Screens compare tokens, never replay events, so old rows carry no information; the tail
     is kept so that the newest id and the count behind it stay stable through a prune.
@@ -81,9 +81,9 @@ def prune_events(newest_id: int | None = None) -> int:
         newest_id = current_token().last
     keep_hours = getattr(settings, "LIVE_EVENTS_KEEP_HOURS", 24)
     cutoff = timezone.now() - timedelta(hours=keep_hours)
-    deleted, _ = LeadEvent.objects.filter(
-        created_at__lt=cutoff, id__lte=newest_id - SEEN_WINDOW
-    ).delete()
+    oldest = LeadEvent.objects.filter(created_at__lt=cutoff, id__lte=newest_id - SEEN_WINDOW)
+    ids = oldest.order_by("id").values("id")[:batch]
+    deleted, _ = LeadEvent.objects.filter(id__in=ids).delete()
     return deleted
 
 

@@ -36,9 +36,14 @@ PASSIVE_PREFIXES = ("/live/", "/wall/", "/static/", "/healthz")
 LIVE_REFRESH_HEADER = "X-Live-Refresh"
 
 
+def is_live_refresh(request: HttpRequest) -> bool:
+    """True for a screen re-reading a region after a change (static/js/live.js marks it)."""
+    return LIVE_REFRESH_HEADER in request.headers
+
+
 def is_passive(request: HttpRequest) -> bool:
     """True for requests a screen makes on its own (polls, live refreshes, the wall)."""
-    return request.path.startswith(PASSIVE_PREFIXES) or LIVE_REFRESH_HEADER in request.headers
+    return request.path.startswith(PASSIVE_PREFIXES) or is_live_refresh(request)
 
 
 def renewal_step() -> int:

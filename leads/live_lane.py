@@ -14,12 +14,22 @@ from two things that need no database per request:
   the sign-out epoch from the shared cache), so a change written by any process reaches
   screens served by every process within that time.
 
+A poll may ask to be **held** (`wait=<seconds>`): when nothing has changed the lane keeps it
+open until the token moves or the time is up (`LIVE_HOLD_SECONDS`), so an idle screen asks
+once every twenty seconds instead of every second and still hears of a change within the
+re-read interval. One watcher thread per process re-reads while anyone waits; the held
+requests only wait on a condition. A held poll occupies a server thread, so a process holds
+at most `hold_limit` (under gunicorn: all its threads but `HOLD_RESERVE`, see
+dashboard/gunicorn.conf.py; none elsewhere unless `LIVE_HOLD_MAX` says) and answers the
+rest at once: the screen then polls at its ordinary pace.
+
 Anything the lane cannot answer — no ticket, a bad, expired or pre-epoch one, a wall ticket
 for another link — goes on to the Django view, which checks access as before (401 for an
 ended session, 410 for a revoked wall) and sends a fresh ticket in `X-Live-Ticket`. So the
 lane falls back by itself, and nothing it answers is more than "the token moved".
 """
 
+import logging
 import math
 import threading
 import time
@@ -29,13 +39,15 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils import timezone
 
-from leads.events import SEEN_WINDOW, LiveToken
+from leads.events import SEEN_WINDOW, LiveToken, prune_events
 from leads.models import LeadEvent, WallLink, hash_wall_token
 from leads.shared_cache import is_unreachable
+
+logger = logging.getLogger(__name__)
 
 TICKET_HEADER = "X-Live-Ticket"
 EPOCH_KEY = "leads:live-ticket-epoch"
@@ -43,6 +55,8 @@ _SIGNER = signing.Signer(salt="leads.live.ticket")
 LIVE_PATH = "/live/events"
 WALL_PREFIX, WALL_SUFFIX = "/wall/", "/events"
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+# Threads of a gunicorn worker kept for pages when it holds polls.
+HOLD_RESERVE = 4
 
 
 def user_scope(user_id: int) -> str:
@@ -116,19 +130,41 @@ class _Reading:
     epoch: int
     read_at: float
 
+    def moved_from(self, other: "_Reading") -> bool:
+        """True when a screen holding `other` must hear of this one (new token or epoch)."""
+        return self.token != other.token or self.epoch != other.epoch
+
+
+Reader = Callable[[], tuple[LiveToken, tuple[object, ...]]]
+
 
 class TokenMemory:
     """The live token and ticket epoch as this process last read them, shared by its threads.
 
     One thread re-reads when the reading is older than `max_age` seconds; the others keep
     answering from the previous reading meanwhile instead of queueing on the database.
+    Held polls (`wait_past`) wait on a condition that every moving re-read signals.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        reader: Reader = read_store,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._clock = clock
+        self._reader = reader
+        self._sleep = sleep
         self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self._reading: _Reading | None = None
         self._revoked_epoch = 0
+        # The first prune comes one interval after start, not with every process start.
+        self._pruned_at = clock()
+        self.holding = 0
+        self._watching = False
+        # How many polls this process may hold at once (see the module docstring).
+        self.hold_limit = 0
 
     def read(self, max_age: float) -> _Reading:
         reading = self._reading
@@ -137,18 +173,78 @@ class TokenMemory:
         if not self._lock.acquire(blocking=reading is None):
             return reading  # type: ignore[return-value]  # another thread is re-reading
         try:
-            token, revocations = read_store()
+            token, revocations = self._reader()
             epoch = int(cache.get(EPOCH_KEY, 0))
             if reading is None or reading.revocations != revocations or is_unreachable(cache):
                 # A link was revoked since the last reading (or this process has just
                 # started, or the shared cache is down so a sign-out elsewhere cannot be
                 # seen): no ticket issued until now is trusted.
                 self._revoked_epoch = _now_ms()
-            reading = _Reading(token, revocations, max(epoch, self._revoked_epoch), self._clock())
-            self._reading = reading
-            return reading
+            fresh = _Reading(token, revocations, max(epoch, self._revoked_epoch), self._clock())
+            self._reading = fresh
         finally:
             self._lock.release()
+        if reading is None or fresh.moved_from(reading):
+            with self._changed:
+                self._changed.notify_all()
+        self._prune_when_due(token)
+        return fresh
+
+    def wait_past(self, seen: _Reading, seconds: float, max_age: float) -> _Reading:
+        """The first reading that moved from `seen`, or the latest one after `seconds`.
+
+        Returns at once when this process already holds `hold_limit` polls.
+        """
+        deadline = self._clock() + seconds
+        with self._changed:
+            if self.holding >= self.hold_limit:
+                return self._reading or seen
+            self.holding += 1
+            if not self._watching:
+                self._watching = True
+                threading.Thread(
+                    target=self._watch, args=(max_age,), name="live-token-watcher", daemon=True
+                ).start()
+            try:
+                while True:
+                    current = self._reading or seen
+                    left = deadline - self._clock()
+                    if current.moved_from(seen) or left <= 0:
+                        return current
+                    self._changed.wait(left)
+            finally:
+                self.holding -= 1
+
+    def _watch(self, max_age: float) -> None:
+        """Re-read every `max_age` while polls are held; then end (a new hold starts another)."""
+        try:
+            while True:
+                self._sleep(max_age)
+                with self._changed:
+                    if not self.holding:
+                        self._watching = False
+                        return
+                try:
+                    self.read(max_age)
+                except Exception:  # noqa: BLE001 - held polls rely on this thread living on
+                    logger.exception("Reading the live token failed; trying again")
+                    connection.close()  # reconnect on the next round
+        finally:
+            with self._changed:
+                self._watching = False
+            connections.close_all()  # this thread's own connection
+
+    def _prune_when_due(self, token: LiveToken) -> None:
+        # Old events are deleted here, off every write path, a bounded batch at a time.
+        every = getattr(settings, "LIVE_PRUNE_SECONDS", 600)
+        now = self._clock()
+        if now - self._pruned_at < every:
+            return
+        self._pruned_at = now
+        try:
+            prune_events(token.last)
+        except DatabaseError:
+            pass  # the next prune tries again; old events only cost disk meanwhile
 
     def forget(self) -> None:
         """Drop what was read, as if this process had just started."""
@@ -168,6 +264,18 @@ def _max_age() -> float:
 
 def _ticket_lifetime() -> int:
     return getattr(settings, "LIVE_TICKET_SECONDS", 120)
+
+
+def _hold_seconds(request: HttpRequest) -> float:
+    """How long the poll asks to be held (`wait`), at most `LIVE_HOLD_SECONDS`; 0: not held."""
+    asked = _int(request.GET.get("wait")) or 0
+    return float(max(0, min(asked, getattr(settings, "LIVE_HOLD_SECONDS", 20))))
+
+
+def hold_limit_for(threads: int) -> int:
+    """How many polls a process with `threads` threads may hold (`LIVE_HOLD_MAX` when set)."""
+    configured = getattr(settings, "LIVE_HOLD_MAX", -1)
+    return configured if configured >= 0 else max(0, threads - HOLD_RESERVE)
 
 
 def _scope_matches(path: str) -> Callable[[str], bool] | None:
@@ -205,6 +313,13 @@ def answer(request: HttpRequest) -> HttpResponse | None:
         return None  # the view answers (or fails) as it would without the lane
     if not ticket_holds(ticket, matches, reading.epoch, time.time()):
         return None
+    seconds = _hold_seconds(request)
+    if seconds and _unchanged(request, reading.token):
+        if not connection.in_atomic_block:
+            connection.close()  # a held thread keeps no idle database connection
+        reading = MEMORY.wait_past(reading, seconds, _max_age())
+        if not ticket_holds(ticket, matches, reading.epoch, time.time()):
+            return None  # signed out or revoked meanwhile: the view says so
     response = token_answer(request, reading.token)
     # What the view's @never_cache says (no proxy or browser may keep it), without the
     # date formatting that was a fifth of this answer's cost.
@@ -220,9 +335,14 @@ def _int(raw: str | None) -> int | None:
         return None
 
 
+def _unchanged(request: HttpRequest, token: LiveToken) -> bool:
+    params = request.GET
+    return _int(params.get("after")) == token.last and _int(params.get("seen")) == token.seen
+
+
 def token_answer(request: HttpRequest, token: LiveToken) -> HttpResponse:
     """204 when the caller's `after`/`seen` match `token`, else the token as JSON."""
-    if _int(request.GET.get("after")) == token.last and _int(request.GET.get("seen")) == token.seen:
+    if _unchanged(request, token):
         return HttpResponse(status=204)
     return JsonResponse(
         {"last": token.last, "seen": token.seen, "server_time": timezone.now().isoformat()}
@@ -234,6 +354,9 @@ class LiveLaneMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
+        if getattr(settings, "LIVE_HOLD_MAX", -1) >= 0:
+            # Any server; under gunicorn, dashboard/gunicorn.conf.py sets it from its threads.
+            MEMORY.hold_limit = settings.LIVE_HOLD_MAX
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         started = time.time()

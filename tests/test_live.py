@@ -22,6 +22,7 @@ from leads import services
 from leads.chat_import import import_chat_export
 from leads.events import SEEN_WINDOW, current_token, prune_events
 from leads.live import LAST_ACTIVE_KEY, renewal_step
+from leads.live_lane import TokenMemory
 from leads.models import LeadEvent, LeadEventKind
 from leads.pipeline import InvalidTransition
 from leads.roles import MANAGER, REP, set_user_role
@@ -263,7 +264,17 @@ def test_old_events_are_pruned_but_the_newest_tail_stays() -> None:
     assert current_token() == token  # screens see no change from a prune
 
 
-def test_pruning_happens_as_events_are_written() -> None:
+def test_a_prune_deletes_at_most_one_batch() -> None:
+    old = timezone.now() - timedelta(days=2)
+    LeadEvent.objects.bulk_create(
+        [LeadEvent(kind="created", created_at=old) for _ in range(SEEN_WINDOW + 50)]
+    )
+    assert prune_events(batch=20) == 20
+    assert prune_events(batch=20) == 20
+    assert prune_events(batch=20) == 10
+
+
+def test_a_status_change_writes_its_event_and_prunes_nothing() -> None:
     old = timezone.now() - timedelta(days=2)
     LeadEvent.objects.bulk_create(
         [LeadEvent(kind="created", created_at=old) for _ in range(SEEN_WINDOW + 150)]
@@ -272,7 +283,32 @@ def test_pruning_happens_as_events_are_written() -> None:
     for _ in range(50):  # lost and reopened, 100 events
         services.lead_change_status(lead.id, "lost", SYSTEM)
         services.lead_change_status(lead.id, "new", SYSTEM)
-    assert LeadEvent.objects.filter(created_at=old).count() < SEEN_WINDOW + 150
+    assert LeadEvent.objects.filter(created_at=old).count() == SEEN_WINDOW + 150
+
+
+def test_the_screens_token_reader_prunes_once_an_interval(settings) -> None:
+    settings.LIVE_PRUNE_SECONDS = 600
+    old = timezone.now() - timedelta(days=2)
+    LeadEvent.objects.bulk_create(
+        [LeadEvent(kind="created", created_at=old) for _ in range(SEEN_WINDOW + 150)]
+    )
+    now = [1000.0]
+    memory = TokenMemory(clock=lambda: now[0])
+    memory.read(0)
+    assert LeadEvent.objects.count() == SEEN_WINDOW + 150  # not at start
+
+    now[0] += 600
+    token = memory.read(0).token
+    assert LeadEvent.objects.count() == SEEN_WINDOW  # the tail stays
+    assert current_token() == token  # screens see no change from a prune
+
+    LeadEvent.objects.bulk_create([LeadEvent(kind="created", created_at=old) for _ in range(10)])
+    now[0] += 599
+    memory.read(0)
+    assert LeadEvent.objects.count() == SEEN_WINDOW + 10  # not again within the interval
+    now[0] += 1
+    memory.read(0)
+    assert LeadEvent.objects.count() == SEEN_WINDOW
 
 
 # --- Idle sessions ---------------------------------------------------------------------

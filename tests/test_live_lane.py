@@ -12,8 +12,10 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -22,14 +24,23 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from dashboard.settings import cache_settings
 from leads import services
-from leads.events import current_token
-from leads.live_lane import MEMORY, TICKET_HEADER, issue_ticket, user_scope
+from leads.events import LiveToken, current_token
+from leads.live_lane import (
+    MEMORY,
+    TICKET_HEADER,
+    LiveLaneMiddleware,
+    TokenMemory,
+    hold_limit_for,
+    issue_ticket,
+    user_scope,
+)
 from leads.models import WallLink, hash_wall_token
 from leads.roles import MANAGER, REP, set_user_role
 from tests.factories import make_lead
@@ -71,9 +82,9 @@ def first_poll(client: Client, path: str = EVENTS) -> dict:
     return {**response.json(), "ticket": response[TICKET_HEADER]}
 
 
-def poll(client: Client, state: dict, path: str = EVENTS):
+def poll(client: Client, state: dict, path: str = EVENTS, **extra: str):
     """A later poll, as static/js/live.js and wall.js send it."""
-    params = {"after": state["last"], "seen": state["seen"], "ticket": state["ticket"]}
+    params = {"after": state["last"], "seen": state["seen"], "ticket": state["ticket"], **extra}
     return client.get(path, params, headers={"Accept": "application/json"})
 
 
@@ -124,6 +135,127 @@ def test_the_token_is_read_again_once_it_is_older_than_its_max_age(
     assert poll(rep_client, state).status_code == 204  # still within the max age
     settings.LIVE_TOKEN_MAX_AGE_MS = 0
     assert poll(rep_client, state).status_code == 200
+
+
+# --- Held polls --------------------------------------------------------------------------------
+
+
+class FakeStore:
+    """The token as the database would give it, counting the reads."""
+
+    def __init__(self) -> None:
+        self.token = LiveToken(last=1, seen=1)
+        self.reads = 0
+
+    def __call__(self) -> tuple[LiveToken, tuple[object, ...]]:
+        self.reads += 1
+        return self.token, ()
+
+
+class CountedSleep:
+    """The watcher's pause between re-reads, short and counted."""
+
+    def __init__(self) -> None:
+        self.rounds = 0
+
+    def __call__(self, seconds: float) -> None:
+        self.rounds += 1
+        time.sleep(0.005)
+
+
+def held_memory(limit: int = 50) -> tuple[TokenMemory, FakeStore, CountedSleep]:
+    store, sleep = FakeStore(), CountedSleep()
+    memory = TokenMemory(reader=store, sleep=sleep)
+    memory.hold_limit = limit
+    return memory, store, sleep
+
+
+def test_a_held_poll_returns_as_soon_as_the_token_moves() -> None:
+    memory, store, _ = held_memory()
+    seen = memory.read(0)
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(memory.wait_past, seen, 600, 0.01)
+        while not memory.holding:
+            time.sleep(0.001)
+        store.token = LiveToken(last=2, seen=2)
+        # Well before its 600 s: the watcher's re-read woke it.
+        assert held.result(timeout=30).token == LiveToken(last=2, seen=2)
+
+
+def test_a_held_poll_answers_unchanged_when_its_time_is_up() -> None:
+    memory, _, _ = held_memory()
+    seen = memory.read(0)
+    assert memory.wait_past(seen, 0.05, 0.01).token == seen.token
+
+
+def test_a_process_holds_no_more_polls_than_its_limit() -> None:
+    memory, store, sleep = held_memory(limit=0)
+    seen = memory.read(0)
+    assert memory.wait_past(seen, 600, 0.01) is seen  # at once
+    assert (store.reads, sleep.rounds) == (1, 0)  # and no watcher started
+
+
+def test_many_held_polls_share_one_reader() -> None:
+    memory, store, sleep = held_memory()
+    seen = memory.read(0)
+    with ThreadPoolExecutor(20) as pool:
+        held = [pool.submit(memory.wait_past, seen, 600, 0.01) for _ in range(20)]
+        while memory.holding < 20 or sleep.rounds < 5:
+            time.sleep(0.001)
+        store.token = LiveToken(last=2, seen=2)
+        assert {future.result(timeout=30).token for future in held} == {store.token}
+    # One database read per watcher round, however many polls wait (not 20 per round).
+    assert store.reads <= sleep.rounds + 1
+
+
+def test_the_watcher_stops_when_nobody_waits() -> None:
+    memory, _, sleep = held_memory()
+    seen = memory.read(0)
+    memory.wait_past(seen, 0.05, 0.01)
+    watchers = [t for t in threading.enumerate() if t.name == "live-token-watcher"]
+    for watcher in watchers:
+        watcher.join(timeout=30)
+    rounds = sleep.rounds
+    time.sleep(0.05)
+    assert sleep.rounds == rounds
+
+
+def test_a_process_holds_on_all_its_threads_but_a_few_unless_told(settings) -> None:
+    assert hold_limit_for(40) == 36
+    assert hold_limit_for(2) == 0
+    settings.LIVE_HOLD_MAX = 7
+    assert hold_limit_for(40) == 7
+    try:
+        LiveLaneMiddleware(lambda request: HttpResponse())  # any server, at start
+        assert MEMORY.hold_limit == 7
+    finally:
+        MEMORY.hold_limit = 0
+
+
+def test_a_held_poll_costs_no_statement(rep_client: Client, settings) -> None:
+    settings.LIVE_TOKEN_MAX_AGE_MS = 60_000
+    state = first_poll(rep_client)
+    poll(rep_client, state)  # this process reads the token once
+    MEMORY.hold_limit = 4
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            response = poll(rep_client, state, wait="1")
+    finally:
+        MEMORY.hold_limit = 0
+    assert response.status_code == 204
+    assert [q["sql"] for q in queries] == []
+
+
+def test_a_poll_behind_the_token_is_not_held(rep_client: Client) -> None:
+    state = first_poll(rep_client)
+    services.lead_change_status(make_lead().id, "lost", SYSTEM)
+    MEMORY.hold_limit = 4
+    try:
+        response = poll(rep_client, state, wait="600")
+    finally:
+        MEMORY.hold_limit = 0
+    assert response.status_code == 200
+    assert response.json()["last"] > state["last"]
 
 
 # --- Access control -------------------------------------------------------------------------

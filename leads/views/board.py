@@ -20,16 +20,16 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from leads.assignments import Owner, owners_of
-from leads.filters import LeadFilter, TableState
+from leads.filters import OWNER_MINE, LeadFilter, TableState
 from leads.follow_ups import FollowUp, follow_ups_of
 from leads.pipeline import STATUSES, Status, can_transition, is_status, refusal_reason
-from leads.roles import VIEWER, role_required
+from leads.roles import VIEWER, role_required, user_role
 from leads.sources import get_source
 from leads.sources.base import LeadSource
 from leads.sources.errors import SourceError
 from leads.sources.records import SORT_NEWEST, LeadQuery, LeadRecord, Page
 from leads.templatetags.leads_ui import time_tag
-from leads.views.rendering import htmx_region, render_region
+from leads.views.rendering import htmx_region, render_region, render_shared_region
 from leads.views.shared import read_table_request
 from leads.waiting import is_waiting_too_long
 
@@ -289,10 +289,26 @@ def _unavailable_context(data: QueryDict, error: SourceError) -> dict[str, Any]:
     }
 
 
+def _shared_view(request: HttpRequest, data: QueryDict) -> tuple[object, ...]:
+    """What the board's columns depend on besides the data: the query, the role (which moves
+    and forms the cards offer) and, for "My leads", who asks."""
+    mine = request.user.pk if data.get("owner") == OWNER_MINE else None
+    return (tuple(sorted(data.lists())), user_role(request.user), mine)
+
+
 def _render(request: HttpRequest, data: QueryDict) -> HttpResponse:
     source = get_source()
     region = htmx_region(request, REGIONS)
     try:
+        if region == MOVE_TARGET:
+            # A live refresh shares one rendering between every screen showing this view.
+            return render_shared_region(
+                request,
+                "leads/board.html",
+                MOVE_TARGET,
+                lambda: _board_context(source, data, request.user),
+                varies_on=_shared_view(request, data),
+            )
         if region and region.startswith("more-"):
             status = Status(region.removeprefix("more-"))
             context = _more_context(source, data, status, request.user)

@@ -1,13 +1,16 @@
 // Live updates for signed-in screens (loaded by base.html on every page).
 //
-// Polls /live/events every second (data-poll-ms) with the page's token and ticket: the ticket
-// lets the server answer from memory without reading the session (leads/live_lane.py); when
-// it lapses the server checks the session and sends a new one in X-Live-Ticket. When the token moves, it dispatches
-// `leads-changed` on <body>; refreshable regions carry
+// Polls /live/events with the page's token and ticket: the ticket lets the server answer from
+// memory without reading the session (leads/live_lane.py); when it lapses the server checks
+// the session and sends a new one in X-Live-Ticket. Each poll asks to be held open while
+// nothing changes (data-hold-seconds), so an idle screen asks about every twenty seconds; a
+// server that does not hold it is asked again a second later (data-poll-ms). When the token
+// moves, it dispatches `leads-changed` on <body> after a random pause of up to
+// data-spread-ms (so a hundred screens do not re-read at the same instant); regions carry
 //   hx-trigger="leads-changed from:body"
 // and re-fetch themselves. The status line in the header says "Updated HH:MM:SS", or
-// "Reconnecting…" while the server does not answer (retrying with backoff, then catching up
-// by itself), or "Signed out" when the session has ended.
+// "Reconnecting…" while the server does not answer (retrying with jittered backoff, then
+// catching up by itself), or "Signed out" when the session has ended.
 //
 // While a region refreshes, what the person was doing in it survives the swap: ticked
 // checkboxes, typed text, chosen options and focus are put back (matched by name and value).
@@ -120,18 +123,44 @@
     });
   });
 
+  // --- Pacing (pure functions; window.leadsLivePacing lets tests drive them) ---------------
+  var pacing = {
+    // The wait before retry number `failures` (1, 2, …): doubling up to `maxMs`, each a random
+    // point in the upper half, so screens that lost the server together come back spread out.
+    retryDelay: function (failures, baseMs, maxMs, random) {
+      var ceiling = Math.min(baseMs * Math.pow(2, failures - 1), maxMs);
+      return Math.round(ceiling / 2 + random() * (ceiling / 2));
+    },
+    // After an answer, the next poll starts `pollMs` after the last one started: at once
+    // after a poll the server held, a second apart when it answered straight away.
+    nextPoll: function (startedAt, now, pollMs) {
+      return Math.max(0, pollMs - (now - startedAt));
+    },
+    // How long a screen waits before re-reading after a change: a random part of `spreadMs`,
+    // so a hundred screens do not ask at the same instant (the first one's answer is shared).
+    refreshDelay: function (spreadMs, random) {
+      return Math.round(random() * spreadMs);
+    }
+  };
+  window.leadsLivePacing = pacing;
+
   // --- Polling ------------------------------------------------------------------------------
   var statusEl = document.getElementById("live-status");
   if (!statusEl || !statusEl.dataset.url) return;
   statusEl.hidden = false; // the page is live only now that this script runs
   var url = statusEl.dataset.url;
   POLL_MS = parseInt(statusEl.dataset.pollMs || "", 10) || POLL_MS;
+  // The server holds a poll up to this long while nothing changes (0: it answers at once).
+  var HOLD_SECONDS = parseInt(statusEl.dataset.holdSeconds || "", 10) || 0;
+  var REFRESH_SPREAD_MS = parseInt(statusEl.dataset.spreadMs || "", 10) || 0;
   var ticket = statusEl.dataset.ticket || "";
   var last = statusEl.dataset.last || "";
   var seen = statusEl.dataset.seen || "";
   var failures = 0;
   var signedOut = false;
   var timer = null;
+  var refreshTimer = null;
+  var inFlight = false;
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function clock(d) { return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()); }
@@ -147,9 +176,19 @@
     timer = setTimeout(poll, delay);
   }
 
-  function nextDelay() {
-    if (failures) return Math.min(POLL_MS * Math.pow(2, failures - 1), MAX_BACKOFF_MS);
-    return document.hidden ? HIDDEN_POLL_MS : POLL_MS;
+  function nextDelay(startedAt) {
+    if (failures) return pacing.retryDelay(failures, POLL_MS, MAX_BACKOFF_MS, Math.random);
+    if (document.hidden) return HIDDEN_POLL_MS;
+    return pacing.nextPoll(startedAt, Date.now(), POLL_MS);
+  }
+
+  function refresh() {
+    // One pending refresh at most: changes that arrive while it waits are read by it.
+    if (refreshTimer !== null) return;
+    refreshTimer = setTimeout(function () {
+      refreshTimer = null;
+      document.body.dispatchEvent(new CustomEvent(LIVE_EVENT, { bubbles: true }));
+    }, pacing.refreshDelay(REFRESH_SPREAD_MS, Math.random));
   }
 
   function ok(changed) {
@@ -158,15 +197,19 @@
     show("ok", "Updated " + clock(new Date()));
     // After an outage, re-read even if the token looks the same: the regions may have
     // failed to refresh while the server was away.
-    if (changed || recovered) document.body.dispatchEvent(new CustomEvent(LIVE_EVENT, { bubbles: true }));
+    if (changed || recovered) refresh();
   }
 
   function poll() {
-    if (signedOut) return;
+    // A poll already on its way (the tab came back to the front meanwhile) is enough.
+    if (signedOut || inFlight) return;
+    inFlight = true;
+    var startedAt = Date.now();
     var controller = new AbortController();
-    var abort = setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS);
+    // A held poll answers within HOLD_SECONDS; past that plus the usual margin it is lost.
+    var abort = setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS + HOLD_SECONDS * 1000);
     var query = "?after=" + encodeURIComponent(last) + "&seen=" + encodeURIComponent(seen) +
-      "&ticket=" + encodeURIComponent(ticket);
+      "&ticket=" + encodeURIComponent(ticket) + (HOLD_SECONDS && !document.hidden ? "&wait=" + HOLD_SECONDS : "");
     fetch(url + query, {
       cache: "no-store",
       credentials: "same-origin",
@@ -194,7 +237,8 @@
       show("reconnecting", "Reconnecting…");
     }).finally(function () {
       clearTimeout(abort);
-      if (!signedOut) schedule(nextDelay());
+      inFlight = false;
+      if (!signedOut) schedule(nextDelay(startedAt));
     });
   }
 

@@ -22,6 +22,7 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from leads.live_lane import MEMORY
 from leads.models import WallLink
 from leads.roles import MANAGER, set_user_role
 from tests.browser.conftest import signed_in_context
@@ -113,6 +114,62 @@ def test_a_move_in_one_browser_shows_in_the_other_and_on_the_wall(
     assert not violations, violations
 
 
+def test_a_move_reaches_a_second_board_through_its_held_poll(
+    browser: Browser, live_server, rep: User, contexts: list[BrowserContext], settings
+) -> None:
+    settings.LIVE_HOLD_SECONDS = 3  # the holds end soon after the test
+    lead = make_lead(make_group(name="Real Estate IL"), name="Avi Cohen")
+    boards = []
+    for _ in range(2):
+        context = signed_in_context(browser, live_server.url, rep)
+        contexts.append(context)
+        board = context.new_page()
+        board.goto("/leads/board/")
+        boards.append(board)
+    MEMORY.hold_limit = 4  # the live server runs in this process: let it hold polls
+    try:
+        deadline = time.monotonic() + 30
+        while MEMORY.holding < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert MEMORY.holding >= 2  # both boards wait on the server, not on their timers
+
+        boards[0].locator(f"#card-{lead.id} .card__move > summary").click()
+        boards[0].locator(f'#card-{lead.id} button[name="status"][value="contacted"]').click()
+        expect(boards[1].locator(f"#card-{lead.id}")).to_have_attribute(
+            "data-status", "contacted", timeout=WITHIN
+        )
+    finally:
+        MEMORY.hold_limit = 0
+
+
+def test_screens_retry_spread_out_and_refresh_spread_out(page: Page) -> None:
+    page.goto("/leads/board/")
+    pacing = page.evaluate(
+        """() => {
+          const p = window.leadsLivePacing;
+          const retry = (n, random) => p.retryDelay(n, 1000, 15000, () => random);
+          const delays = (random) => [1, 2, 3, 4, 5, 6, 10].map((n) => retry(n, random));
+          return {
+            low: delays(0), high: delays(1),
+            twoScreens: [retry(3, 0.1), retry(3, 0.9)],
+            afterHeld: p.nextPoll(0, 20000, 1000),
+            afterQuick: p.nextPoll(0, 50, 1000),
+            refresh: [0, 0.5, 1].map((random) => p.refreshDelay(500, () => random)),
+          };
+        }"""
+    )
+    # Doubling up to 15 s, each wait a random point in the upper half of its step.
+    assert pacing["low"] == [500, 1000, 2000, 4000, 7500, 7500, 7500]
+    assert pacing["high"] == [1000, 2000, 4000, 8000, 15000, 15000, 15000]
+    # Screens that lost the server together do not come back together.
+    assert pacing["twoScreens"][0] != pacing["twoScreens"][1]
+    # A held poll is followed by the next at once; a quick answer waits out the second.
+    assert (pacing["afterHeld"], pacing["afterQuick"]) == (0, 950)
+    assert pacing["refresh"] == [0, 250, 500]
+    hold = page.locator("#live-status").get_attribute("data-hold-seconds")
+    assert hold == str(settings.LIVE_HOLD_SECONDS)
+
+
 def test_a_revoked_link_blanks_the_screen_within_seconds(
     browser: Browser, live_server, contexts: list[BrowserContext]
 ) -> None:
@@ -194,6 +251,7 @@ class Server:
 
 
 SETUP = """
+from leads.live_lane import MEMORY
 from leads.models import WallLink
 from tests.factories import make_group, make_lead
 group = make_group(name="Tel Aviv Startups")

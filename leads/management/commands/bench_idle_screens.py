@@ -1,16 +1,17 @@
 """What open screens cost the server while nothing happens: CPU seconds and memory.
 
 Starts the dashboard as separate server processes — gunicorn as `bash dev.sh prod` runs it
-(3 workers × 4 threads, without the access log), or `--server django` for Django's threaded
+(3 workers × 40 threads, without the access log), or `--server django` for Django's threaded
 server — against a throwaway, migrated database with production settings, signs in once,
-then simulates N open screens, each polling `/live/events` every two seconds as
-static/js/live.js does (a signed-in session and its live ticket, a keep-alive connection,
-204 when unchanged).
+then simulates N open screens, each polling `/live/events` as static/js/live.js does (a
+signed-in session and its live ticket, a keep-alive connection, 204 when unchanged): asking
+to be held `--hold` seconds (0: not held), and at most one poll per `--interval`.
 After a warm-up it reads the server processes' CPU time from /proc/<pid>/stat and their
 memory from /proc/<pid>/status and smaps_rollup.
 
-    python manage.py bench_idle_screens [--screens 100] [--seconds 60] [--interval 2]
-                                        [--server gunicorn|django] [--workers 3] [--threads 4]
+    python manage.py bench_idle_screens [--screens 100] [--seconds 60] [--interval 1]
+                                        [--hold 20] [--server gunicorn|django] [--workers 3]
+                                        [--threads 40]
                                         [--database-url postgres://…/throwaway]
 
 By default the database is a temporary SQLite file. With `--database-url` the given database
@@ -38,6 +39,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from leads.bench import BenchRow, p95, print_table, row
+from leads.live_lane import hold_limit_for
 
 BENCH_USER = "bench-idle-screens"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -109,13 +111,19 @@ class Tally:
 
 
 async def _screen(
-    base_url: str, cookies: dict[str, str], interval: float, tally: Tally, offset: float
+    base_url: str,
+    cookies: dict[str, str],
+    pace: tuple[float, int],
+    tally: Tally,
+    offset: float,
 ) -> None:
     # Screens opened at different moments: spread their first polls over one interval.
     await asyncio.sleep(offset)
+    interval, hold = pace
     params: dict[str, Any] = {}
     headers = {"Accept": "application/json"}
-    async with httpx.AsyncClient(base_url=base_url, cookies=cookies, timeout=10) as client:
+    timeout = 10 + hold
+    async with httpx.AsyncClient(base_url=base_url, cookies=cookies, timeout=timeout) as client:
         while time.monotonic() < tally.window[1]:
             started = time.monotonic()
             try:
@@ -125,6 +133,8 @@ async def _screen(
                 if response.status_code == 200:
                     token = response.json()  # the page's first poll, or a change
                     params = {"after": token["last"], "seen": token["seen"]}
+                    if hold:
+                        params["wait"] = hold
                 params["ticket"] = ticket
                 failed = response.status_code not in (200, 204)
             except (httpx.HTTPError, ValueError):
@@ -142,7 +152,7 @@ async def _screens(
     base_url: str,
     cookies: dict[str, str],
     count: int,
-    interval: float,
+    pace: tuple[float, int],
     warmup: float,
     seconds: float,
     sample: Callable[[], None],
@@ -163,7 +173,7 @@ async def _screens(
             sample()
 
     screens = (
-        _screen(base_url, cookies, interval, tally, interval * n / max(count, 1))
+        _screen(base_url, cookies, pace, tally, pace[0] * n / max(count, 1))
         for n in range(count)
     )
     await asyncio.gather(clock(), *screens)
@@ -176,7 +186,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--screens", type=int, default=100)
         parser.add_argument("--seconds", type=float, default=60.0)
-        parser.add_argument("--interval", type=float, default=2.0, help="seconds between polls")
+        parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+        parser.add_argument("--hold", type=int, default=20, help="wait= each poll asks (0: none)")
         parser.add_argument("--database-url", default="", help="a throwaway database to use")
         parser.add_argument(
             "--server",
@@ -185,7 +196,7 @@ class Command(BaseCommand):
             help="gunicorn as `bash dev.sh prod` runs it (default), or Django's threaded server",
         )
         parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
-        parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+        parser.add_argument("--threads", type=int, default=40, help="gunicorn threads per worker")
         # Internal: the server half of the benchmark, run as its own process.
         parser.add_argument("--serve-on", type=int, default=0, help="(internal)")
 
@@ -197,6 +208,7 @@ class Command(BaseCommand):
             screens=options["screens"],
             seconds=options["seconds"],
             interval=options["interval"],
+            hold=options["hold"],
             database_url=options["database_url"],
             server=options["server"],
             workers=options["workers"],
@@ -224,11 +236,12 @@ def measure(
     *,
     screens: int = 100,
     seconds: float = 60.0,
-    interval: float = 2.0,
+    interval: float = 1.0,
+    hold: int = 20,
     database_url: str = "",
     server: str = "gunicorn",
     workers: int = 3,
-    threads: int = 4,
+    threads: int = 40,
     log: Callable[[str], object],
 ) -> list[BenchRow]:
     """Start the server, open `screens` idle screens for `seconds`, return CPU/memory rows.
@@ -243,6 +256,7 @@ def measure(
         "screens": screens,
         "seconds": seconds,
         "interval": interval,
+        "hold": hold,
         "database_url": database_url,
         "server": server,
         "workers": workers,
@@ -285,6 +299,8 @@ class IdleScreensBench:
 
     def run(self, database_url: str, folder: str, options: dict[str, Any]) -> list[BenchRow]:
         env = self._environment(database_url, folder)
+        # Held polls, as dashboard/gunicorn.conf.py allows them: all threads but a few.
+        env["LIVE_HOLD_MAX"] = str(hold_limit_for(options["threads"]) if options["hold"] else 0)
         password = secrets.token_urlsafe(16)
         self.log("Preparing the database and static files (migrate, collectstatic)…")
         self._manage(env, "migrate", "--noinput")
@@ -385,7 +401,8 @@ class IdleScreensBench:
         baseline = min(10.0, max(2.0, seconds / 6))
         rest_cpu, rest_pss = _at_rest(pids, baseline)
         self.log(
-            f"{screens} idle screens polling /live/events every {interval:g} s for {seconds:g} s "
+            f"{screens} idle screens polling /live/events every {interval:g} s "
+            f"(held up to {options['hold']} s) for {seconds:g} s "
             f"({shape}, {len(pids)} processes, {vendor}; {baseline:g} s at rest before)…"
         )
         # Every screen opens and the workers warm up (imports, URL resolver, first queries)
@@ -400,7 +417,10 @@ class IdleScreensBench:
         # that drives a browser does), and asyncio.run refuses to nest in one.
         with ThreadPoolExecutor(max_workers=1) as runner:
             tally = runner.submit(
-                asyncio.run, _screens(base_url, cookies, screens, interval, warmup, seconds, sample)
+                asyncio.run,
+                _screens(
+                    base_url, cookies, screens, (interval, options["hold"]), warmup, seconds, sample
+                ),
             ).result()
         (t0, cpu0, _), (t1, cpu1, _) = samples[0], samples[-1]
         elapsed, cpu = t1 - t0, cpu1 - cpu0
