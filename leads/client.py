@@ -529,6 +529,8 @@ class MoltflowClient:
         return BadRequest(f"MoltFlow answered {status}: {detail}")
 
     def _json(self, response: httpx.Response) -> Any:
+        if response.status_code == 204:
+            return None  # a DELETE's "done", with no body to read
         try:
             return json.loads(response.content)
         except ValueError:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from leads.models import (
+    Account,
     ApiKey,
     GroupMessage,
     Lead,
@@ -85,3 +86,10 @@ def make_set_aside(group: MonitoredGroup | None = None) -> SetAsideMessage:
     return SetAsideMessage.objects.create(
         message=stored, matched_keyword="price", reasons=["offers something"]
     )
+
+
+def set_plan(plan: str) -> None:
+    """The mirrored account's plan (its gates and counts) for the rest of the test."""
+    account = Account.current()
+    account.plan = plan
+    account.save()

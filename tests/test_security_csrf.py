@@ -136,6 +136,8 @@ def form_data(name: str) -> dict[str, Any]:
         "api-keys": {"name": "robot", "scopes": ["leads:read"]},
         "wall-links": {"name": "Lobby 2", "rotate": "on"},
         "login": {"username": "target", "password": "pw"},
+        "custom-groups": {"name": "Fresh"},
+        "custom-group-rename": {"name": "Renamed"},
         "second-look-decide": {"decision": "lead"},
         "follow-up": {"due_at": "2030-01-02T09:30"},
         "message": {"text": "Hi", "cold_confirmed": "1"},
