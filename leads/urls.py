@@ -66,24 +66,28 @@ urlpatterns = [
     ),
     path("settings/import/", imports.import_page, name="import"),
     path("custom-groups/", custom_groups.custom_groups_page, name="custom-groups"),
-    path("custom-groups/<uuid:group_id>/", custom_groups.custom_group_page, name="custom-group"),
     path(
-        "custom-groups/<uuid:group_id>/rename/",
+        "custom-groups/<uuid:custom_group_id>/",
+        custom_groups.custom_group_page,
+        name="custom-group",
+    ),
+    path(
+        "custom-groups/<uuid:custom_group_id>/rename/",
         custom_groups.custom_group_rename,
         name="custom-group-rename",
     ),
     path(
-        "custom-groups/<uuid:group_id>/remove-member/",
+        "custom-groups/<uuid:custom_group_id>/remove-member/",
         custom_groups.custom_group_remove_member,
         name="custom-group-remove-member",
     ),
     path(
-        "custom-groups/<uuid:group_id>/delete/",
+        "custom-groups/<uuid:custom_group_id>/delete/",
         custom_groups.custom_group_delete,
         name="custom-group-delete",
     ),
     path(
-        "custom-groups/<uuid:group_id>/export/",
+        "custom-groups/<uuid:custom_group_id>/export/",
         custom_groups.custom_group_export,
         name="custom-group-export",
     ),

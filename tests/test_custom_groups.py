@@ -20,7 +20,7 @@ LIST = "/custom-groups/"
 
 
 def page_of(group: CustomGroup, action: str = "") -> str:
-    base = reverse("leads:custom-group", kwargs={"group_id": group.id})
+    base = reverse("leads:custom-group", kwargs={"custom_group_id": group.id})
     return f"{base}{action}/" if action else base
 
 

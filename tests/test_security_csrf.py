@@ -22,6 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from leads.models import (
     ApiKey,
+    CustomGroup,
     Lead,
     LeadStatusChange,
     MessageTemplate,
@@ -75,6 +76,7 @@ def world() -> dict[str, Any]:
     return {
         "lead_id": lead.id,
         "group_id": make_group(session).pk,
+        "custom_group_id": CustomGroup.objects.create(name="Kept").pk,
         "seen_id": seen.pk,
         "user_id": target.pk,
         "key_id": make_api_key()[0].pk,

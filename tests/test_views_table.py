@@ -421,7 +421,7 @@ def test_bulk_add_to_a_new_custom_group(staff_client: Client) -> None:
     )
     group = CustomGroup.objects.get(name="Hot buyers")
     assert CustomGroupMember.objects.filter(group=group).count() == 2
-    link = reverse("leads:custom-group", kwargs={"group_id": group.id})
+    link = reverse("leads:custom-group", kwargs={"custom_group_id": group.id})
     assert f'2 added to <a href="{link}">Hot buyers</a>; 1 skipped' in response.content.decode()
 
 
@@ -442,7 +442,7 @@ def test_bulk_add_to_an_existing_custom_group_offered_on_the_table(staff_client:
         follow=True,
     )
 
-    link = reverse("leads:custom-group", kwargs={"group_id": group.id})
+    link = reverse("leads:custom-group", kwargs={"custom_group_id": group.id})
     assert f'1 added to <a href="{link}">Hot buyers</a>; 2 skipped' in response.content.decode()
     assert sorted(
         CustomGroupMember.objects.filter(group=group).values_list("phone", flat=True)

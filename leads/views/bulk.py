@@ -226,7 +226,7 @@ def _add_to_group(request: HttpRequest, source: LeadSource, ids: list[uuid.UUID]
             '{} added to <a href="{}">{}</a>; {} skipped (no phone number, or already in the '
             "group).",
             outcome.added,
-            reverse("leads:custom-group", kwargs={"group_id": group_uuid}),
+            reverse("leads:custom-group", kwargs={"custom_group_id": group_uuid}),
             group_name,
             outcome.skipped,
         ),

@@ -74,16 +74,16 @@ def custom_groups_page(request: HttpRequest) -> HttpResponse:
             form.add_error("name", error.detail)
         else:
             messages.success(request, f"Created {group.name}.")
-            return redirect("leads:custom-group", group_id=group.id)
+            return redirect("leads:custom-group", custom_group_id=group.id)
     return render(request, "leads/custom_groups.html", _list_context(source, form), status=400)
 
 
 @require_GET
 @role_required(VIEWER)
-def custom_group_page(request: HttpRequest, group_id: uuid.UUID) -> HttpResponse:
+def custom_group_page(request: HttpRequest, custom_group_id: uuid.UUID) -> HttpResponse:
     """One group: its members, a page at a time, each with the leads of that phone."""
     source = get_source()
-    group = _group(source, group_id)
+    group = _group(source, custom_group_id)
     # A remote source looks each member's leads up with its own call: pages stay that small.
     per_page = source.capabilities().max_ids or PAGE_SIZE
     page = Paginator(group.members, per_page).get_page(request.GET.get("page"))
@@ -100,23 +100,23 @@ def custom_group_page(request: HttpRequest, group_id: uuid.UUID) -> HttpResponse
 
 @require_POST
 @role_required(MANAGER)
-def custom_group_rename(request: HttpRequest, group_id: uuid.UUID) -> HttpResponse:
+def custom_group_rename(request: HttpRequest, custom_group_id: uuid.UUID) -> HttpResponse:
     source = get_source()
-    group = _group(source, group_id)
+    group = _group(source, custom_group_id)
     form = GroupNameForm(request.POST)
     if not form.is_valid():
         messages.error(request, str(form.errors["name"][0]))
     else:
         name = form.cleaned_data["name"]
         _apply(request, lambda: source.rename_custom_group(group.id, name), f"Renamed to {name}.")
-    return redirect("leads:custom-group", group_id=group.id)
+    return redirect("leads:custom-group", custom_group_id=group.id)
 
 
 @require_POST
 @role_required(MANAGER)
-def custom_group_remove_member(request: HttpRequest, group_id: uuid.UUID) -> HttpResponse:
+def custom_group_remove_member(request: HttpRequest, custom_group_id: uuid.UUID) -> HttpResponse:
     source = get_source()
-    group = _group(source, group_id)
+    group = _group(source, custom_group_id)
     phone = request.POST.get("phone", "")
     if phone not in {member.phone for member in group.members}:
         messages.error(request, f"That number is not in {group.name} (any more).")
@@ -126,29 +126,29 @@ def custom_group_remove_member(request: HttpRequest, group_id: uuid.UUID) -> Htt
             lambda: source.remove_custom_group_member(group.id, phone),
             f"Removed {format_phone(phone)} from {group.name}; their leads stay.",
         )
-    back = reverse("leads:custom-group", kwargs={"group_id": group.id})
+    back = reverse("leads:custom-group", kwargs={"custom_group_id": group.id})
     page = request.POST.get("page", "")
     return redirect(f"{back}?page={page}" if page.isdigit() else back)
 
 
 @require_http_methods(["GET", "POST"])
 @role_required(MANAGER)
-def custom_group_delete(request: HttpRequest, group_id: uuid.UUID) -> HttpResponse:
+def custom_group_delete(request: HttpRequest, custom_group_id: uuid.UUID) -> HttpResponse:
     """GET: the confirm step, saying what goes and what stays. POST: delete."""
     source = get_source()
-    group = _group(source, group_id)
+    group = _group(source, custom_group_id)
     if request.method == "GET":
         return render(request, "leads/custom_group_delete.html", {"group": group})
     if _apply(request, lambda: source.delete_custom_group(group.id), f"Deleted {group.name}."):
         return redirect("leads:custom-groups")
-    return redirect("leads:custom-group", group_id=group.id)
+    return redirect("leads:custom-group", custom_group_id=group.id)
 
 
 @require_GET
 @role_required(MANAGER)
-def custom_group_export(request: HttpRequest, group_id: uuid.UUID) -> StreamingHttpResponse:
+def custom_group_export(request: HttpRequest, custom_group_id: uuid.UUID) -> StreamingHttpResponse:
     """The members as CSV (byte order mark, cells neutralised), named after the group."""
-    group = _group(get_source(), group_id)
+    group = _group(get_source(), custom_group_id)
     lines = stream_csv(group.members, cells=_member_cells, columns=EXPORT_COLUMNS)
     chunks = (line.encode() for line in lines)
     response = StreamingHttpResponse(with_bom(chunks), content_type="text/csv; charset=utf-8")
