@@ -283,6 +283,8 @@ class MoltflowClient:
         return self._noted(error_for_transport(error, self.timeout, self.base_url))
 
     def _json(self, response: httpx.Response) -> Any:
+        if response.status_code == 204:
+            return None  # a DELETE's "done", with no body to read
         try:
             return json.loads(response.content)
         except ValueError:

@@ -52,12 +52,10 @@ def announce_lead_created(lead_id: uuid.UUID) -> None:
 def announce_leads_created(lead_ids: Sequence[uuid.UUID]) -> None:
     """Tell live screens that leads appeared: one row each, written in one INSERT (a chunk of
     an imported chat makes many at once)."""
-    events = LeadEvent.objects.bulk_create(
+    # Old rows are pruned by the screens' token reader (leads.live_lane), not here.
+    LeadEvent.objects.bulk_create(
         LeadEvent(kind=LeadEventKind.CREATED, lead_id=lead_id) for lead_id in lead_ids
     )
-    ids = [event.id for event in events if event.id is not None]
-    if any(event_id % PRUNE_EVERY == 0 for event_id in ids):
-        prune_events(max(ids))
 
 
 def announce_status_changed(lead_id: uuid.UUID | None) -> None:

@@ -4,14 +4,20 @@ import csv
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date
 from typing import Any
+
+from django.utils import timezone
+from django.utils.text import slugify
 
 from leads.models import Lead
 from leads.serializers import iso_z, lead_payload
-from leads.sources.records import LeadRecord
+from leads.sources.records import ByteChunks, LeadRecord
 
 EXPORT_MAX_ROWS = 10_000
+# Excel reads a CSV as UTF-8 (Hebrew, Arabic) only when it starts with a byte order mark.
+UTF8_BOM = "\ufeff".encode()
 
 CSV_COLUMNS = (
     "id",
@@ -114,6 +120,25 @@ def record_payload(lead: LeadRecord) -> dict[str, Any]:
     }
 
 
+def with_bom(chunks: ByteChunks) -> Iterator[bytes]:
+    """A CSV download's bytes, after the byte order mark; closes `chunks` when stopped."""
+    yield UTF8_BOM
+    try:
+        yield from chunks
+    finally:
+        chunks.close()
+
+
+def export_file_name(*parts: str, today: date | None = None) -> str:
+    """`leads-new-price-2026-12-02`: the parts that are set, slugified, then the day.
+
+    Hebrew and Arabic are kept (Django writes the RFC 6266 header for them).
+    """
+    words = [slugify(part, allow_unicode=True) for part in parts]
+    words.append((today or timezone.localdate()).isoformat())
+    return "-".join(word for word in words if word)
+
+
 class _Echo:
     """A file-like object whose write returns the line, for csv.writer in a generator."""
 
@@ -125,10 +150,11 @@ def stream_csv(
     rows: Iterable[Any],
     *,
     cells: Callable[[Any], list[str]] = csv_row,
+    columns: Sequence[str] = CSV_COLUMNS,
 ) -> Iterator[str]:
-    """CSV lines (RFC 4180 quoting, CRLF)."""
+    """CSV lines (RFC 4180 quoting, CRLF), under a header of `columns`."""
     writer = csv.writer(_Echo(), quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    yield writer.writerow(CSV_COLUMNS)
+    yield writer.writerow(columns)
     for lead in rows:
         yield writer.writerow(cells(lead))
 

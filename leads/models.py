@@ -182,6 +182,10 @@ class Lead(models.Model):
             models.Index(fields=["-lead_detected_at", "-id"], name="lead_newest_first"),
             models.Index(fields=["lead_status", "-lead_detected_at"], name="lead_status_newest"),
             models.Index(fields=["source_group", "-lead_detected_at"], name="lead_group_newest"),
+            # A custom group's page finds its members' leads by phone.
+            models.Index(
+                fields=["contact_phone", "-lead_detected_at", "-id"], name="lead_phone_newest"
+            ),
             # Name sorts carry the newest-first tie-break so a page stops after its rows
             # instead of sorting every lead that shares a name (the status one serves the
             # table's commonest view, a status tab sorted by name, with or without search).

@@ -34,6 +34,7 @@ ACTIONS: dict[str, str] = {
     "export": MANAGER,
     "import": MANAGER,
     "groups": MANAGER,
+    "custom_groups": MANAGER,  # create, rename, delete, remove members (everyone reads)
     "api_keys": MANAGER,
     "wall_links": MANAGER,
     "users": MANAGER,

@@ -6,6 +6,7 @@ from leads.views import (
     auto_assign,
     board,
     bulk,
+    custom_groups,
     detail,
     exports,
     groups,
@@ -65,6 +66,32 @@ urlpatterns = [
     ),
     path("settings/import/", imports.import_page, name="import"),
     path("settings/import/<int:job_id>/", imports.import_job_page, name="import-job"),
+    path("custom-groups/", custom_groups.custom_groups_page, name="custom-groups"),
+    path(
+        "custom-groups/<uuid:custom_group_id>/",
+        custom_groups.custom_group_page,
+        name="custom-group",
+    ),
+    path(
+        "custom-groups/<uuid:custom_group_id>/rename/",
+        custom_groups.custom_group_rename,
+        name="custom-group-rename",
+    ),
+    path(
+        "custom-groups/<uuid:custom_group_id>/remove-member/",
+        custom_groups.custom_group_remove_member,
+        name="custom-group-remove-member",
+    ),
+    path(
+        "custom-groups/<uuid:custom_group_id>/delete/",
+        custom_groups.custom_group_delete,
+        name="custom-group-delete",
+    ),
+    path(
+        "custom-groups/<uuid:custom_group_id>/export/",
+        custom_groups.custom_group_export,
+        name="custom-group-export",
+    ),
     # Team use (issue 7): sign-in, roles, activity, live updates, the wall display.
     path("login/", login.login_page, name="login"),
     path("logout/", login.logout_view, name="logout"),

@@ -1,10 +1,15 @@
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 
+from leads import client as moltflow_client
 from leads.roles import MANAGER, REP
 from tests.factories import make_api_key
+from tests.inprocess import BASE_URL, wsgi_transport
 from tests.people import person
 
 
@@ -44,3 +49,16 @@ def rita() -> User:
 @pytest.fixture
 def mona() -> User:
     return person("mona", MANAGER, "Mona")
+
+
+@pytest.fixture
+def moltflow(settings: Any, db: None) -> Iterator[None]:
+    """Pages read the project's own /api/v2 as if it were MoltFlow (in process)."""
+    _, raw_key = make_api_key()
+    settings.LEADS_SOURCE = "moltflow"
+    settings.MOLTFLOW_API_URL = BASE_URL
+    settings.MOLTFLOW_API_KEY = raw_key
+    cache.clear()
+    moltflow_client.install_transport(wsgi_transport())
+    yield
+    moltflow_client.install_transport(None)

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from leads.import_jobs import queue_import
 from leads.models import (
+    Account,
     ApiKey,
     GroupMessage,
     ImportJob,
@@ -96,3 +97,10 @@ def make_import_job(
     """A queued import of `data`, as the upload page leaves it."""
     upload = SimpleUploadedFile(name, data)
     return queue_import(group or make_group(), upload, None)
+
+
+def set_plan(plan: str) -> None:
+    """The mirrored account's plan (its gates and counts) for the rest of the test."""
+    account = Account.current()
+    account.plan = plan
+    account.save()

@@ -4,20 +4,14 @@ import uuid
 
 import pytest
 
-from leads.models import Account, CustomGroup, MonitoredGroup, Session
-from tests.factories import make_group, make_session
+from leads.models import CustomGroup, MonitoredGroup, Session
+from tests.factories import make_group, make_session, set_plan
 
 pytestmark = pytest.mark.django_db
 
 SESSIONS = "/api/v2/sessions"
 GROUPS = "/api/v2/groups"
 CUSTOM_GROUPS = "/api/v2/custom-groups"
-
-
-def set_plan(plan: str) -> None:
-    account = Account.current()
-    account.plan = plan
-    account.save()
 
 
 def validation_locs(response) -> list:

@@ -11,18 +11,12 @@ from django.test import Client
 from django.utils import timezone
 
 from leads.api.auth import key_counting_request
-from leads.models import Account, ApiKey, ApiKeyUsage
-from tests.factories import make_api_key, make_lead
+from leads.models import ApiKey, ApiKeyUsage
+from tests.factories import make_api_key, make_lead, set_plan
 
 pytestmark = pytest.mark.django_db
 
 LEADS = "/api/v2/leads"
-
-
-def set_plan(plan: str) -> None:
-    account = Account.current()
-    account.plan = plan
-    account.save()
 
 
 # Rate limits count per clock minute: the rate-limit tests set the clock (20 s into a minute,
@@ -147,6 +141,9 @@ ROUTE_SCOPES = [
     ("get", "/api/v2/custom-groups", "custom-groups:read"),
     ("post", "/api/v2/custom-groups", "custom-groups:manage"),
     ("get", "/api/v2/custom-groups/{id}", "custom-groups:read"),
+    ("patch", "/api/v2/custom-groups/{id}", "custom-groups:manage"),
+    ("delete", "/api/v2/custom-groups/{id}", "custom-groups:manage"),
+    ("delete", "/api/v2/custom-groups/{id}/members/{id}", "custom-groups:manage"),
 ]
 
 

@@ -218,7 +218,8 @@ def test_the_openapi_document_is_served_without_a_key_and_lists_every_path(db):
         "/api/v2/groups": ["GET", "POST"],
         "/api/v2/groups/{group_id}": ["GET", "PATCH"],
         "/api/v2/custom-groups": ["GET", "POST"],
-        "/api/v2/custom-groups/{group_id}": ["GET"],
+        "/api/v2/custom-groups/{group_id}": ["DELETE", "GET", "PATCH"],
+        "/api/v2/custom-groups/{group_id}/members/{phone}": ["DELETE"],
     }
 
 

@@ -5,9 +5,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
-from leads.models import Account, MonitoredGroup, SeenGroup
+from leads.models import MonitoredGroup, SeenGroup
 from leads.roles import MANAGER, set_user_role
-from tests.factories import make_group, make_session
+from tests.factories import make_group, make_session, set_plan
 
 URL = "/settings/groups/"
 
@@ -21,12 +21,6 @@ def staff() -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def set_plan(plan: str) -> None:
-    account = Account.current()
-    account.plan = plan
-    account.save()
 
 
 def seen_group(session, wa_group_id: str = "120363111111111111@g.us", **fields) -> SeenGroup:

@@ -20,6 +20,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from leads.models import (
     ApiKey,
     AutoAssignRule,
+    CustomGroup,
+    CustomGroupMember,
     ImportJob,
     Lead,
     LeadAssignment,
@@ -144,6 +146,18 @@ def _set_aside() -> SetAsideMessage:
 
 def _template() -> MessageTemplate:
     return MessageTemplate.objects.first() or MessageTemplate.objects.create(name="Kept", body="x")
+
+
+def _custom_group() -> CustomGroup:
+    group = CustomGroup.objects.first()
+    if group is None:
+        group = CustomGroup.objects.create(name="Kept")
+        CustomGroupMember.objects.create(group=group, phone="+15550100")
+    return group
+
+
+def _custom_group_kept() -> bool:
+    return CustomGroup.objects.filter(name="Kept", members__phone="+15550100").count() == 1
 
 
 def _target_user() -> User:
@@ -285,6 +299,56 @@ ENDPOINTS = [
         unchanged=lambda: (
             not MonitoredGroup.objects.filter(wa_group_id="120363999999999999@g.us").exists()
         ),
+    ),
+    Endpoint("custom groups", "get", VIEWER, lambda: reverse("leads:custom-groups")),
+    Endpoint(
+        "custom group",
+        "get",
+        VIEWER,
+        lambda: reverse("leads:custom-group", args=[_custom_group().id]),
+    ),
+    Endpoint(
+        "create custom group",
+        "post",
+        MANAGER,
+        lambda: reverse("leads:custom-groups"),
+        lambda: {"name": "Fresh"},
+        lambda: not CustomGroup.objects.filter(name="Fresh").exists(),
+    ),
+    Endpoint(
+        "rename custom group",
+        "post",
+        MANAGER,
+        lambda: reverse("leads:custom-group-rename", args=[_custom_group().id]),
+        lambda: {"name": "Renamed"},
+        _custom_group_kept,
+    ),
+    Endpoint(
+        "remove custom group member",
+        "post",
+        MANAGER,
+        lambda: reverse("leads:custom-group-remove-member", args=[_custom_group().id]),
+        lambda: {"phone": "+15550100"},
+        _custom_group_kept,
+    ),
+    Endpoint(
+        "delete custom group (confirm)",
+        "get",
+        MANAGER,
+        lambda: reverse("leads:custom-group-delete", args=[_custom_group().id]),
+    ),
+    Endpoint(
+        "delete custom group",
+        "post",
+        MANAGER,
+        lambda: reverse("leads:custom-group-delete", args=[_custom_group().id]),
+        unchanged=_custom_group_kept,
+    ),
+    Endpoint(
+        "export custom group",
+        "get",
+        MANAGER,
+        lambda: reverse("leads:custom-group-export", args=[_custom_group().id]),
     ),
     Endpoint("users page", "get", MANAGER, lambda: reverse("leads:users")),
     Endpoint(

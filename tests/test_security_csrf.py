@@ -22,6 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from leads.models import (
     ApiKey,
+    CustomGroup,
     Lead,
     LeadStatusChange,
     MessageTemplate,
@@ -82,6 +83,7 @@ def world() -> dict[str, Any]:
     return {
         "lead_id": lead.id,
         "group_id": make_group(session).pk,
+        "custom_group_id": CustomGroup.objects.create(name="Kept").pk,
         "seen_id": seen.pk,
         "user_id": target.pk,
         "key_id": make_api_key()[0].pk,
@@ -144,6 +146,8 @@ def form_data(name: str) -> dict[str, Any]:
         "api-keys": {"name": "robot", "scopes": ["leads:read"]},
         "wall-links": {"name": "Lobby 2", "rotate": "on"},
         "login": {"username": "target", "password": "pw"},
+        "custom-groups": {"name": "Fresh"},
+        "custom-group-rename": {"name": "Renamed"},
         "second-look-decide": {"decision": "lead"},
         "follow-up": {"due_at": "2030-01-02T09:30"},
         "message": {"text": "Hi", "cold_confirmed": "1"},

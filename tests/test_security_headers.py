@@ -35,6 +35,7 @@ NOT_PAGES = {
     "live-events",
     "wall-events",
     "export",
+    "custom-group-export",
     "webhook-waha",
     "webhook-moltflow",
 }

@@ -4,22 +4,17 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from leads import client as moltflow_client
-from leads.models import Account, CustomGroup, CustomGroupMember, Lead, Plan
+from leads.models import CustomGroup, CustomGroupMember, Lead, Plan
 from leads.roles import MANAGER, set_user_role
-from tests.factories import make_api_key, make_group, make_lead
-from tests.inprocess import BASE_URL, wsgi_transport
+from tests.factories import make_group, make_lead, set_plan
 
 HTMX = {"HX-Request": "true"}
 TABLE = "/leads/"
@@ -50,12 +45,6 @@ def teammate_client(teammate: User) -> Client:
     client = Client()
     client.force_login(teammate)
     return client
-
-
-def set_plan(plan: str) -> None:
-    account = Account.current()
-    account.plan = plan
-    account.save()
 
 
 def test_root_redirects_to_the_table(staff_client: Client) -> None:
@@ -221,19 +210,6 @@ def test_it_shows_each_leads_message_count(staff_client: Client) -> None:
     response = staff_client.get(TABLE)
     assert "Messages" in [header.label for header in response.context["headers"]]
     assert 'data-label="Messages">7</td>' in response.content.decode()
-
-
-@pytest.fixture
-def moltflow(settings: Any, db: None) -> Iterator[None]:
-    """The table reads the project's own /api/v2 as if it were MoltFlow (in process)."""
-    _, raw_key = make_api_key()
-    settings.LEADS_SOURCE = "moltflow"
-    settings.MOLTFLOW_API_URL = BASE_URL
-    settings.MOLTFLOW_API_KEY = raw_key
-    cache.clear()
-    moltflow_client.install_transport(wsgi_transport())
-    yield
-    moltflow_client.install_transport(None)
 
 
 def test_on_moltflow_an_unknown_message_count_is_a_dash_and_groups_do_not_sort(
@@ -445,7 +421,8 @@ def test_bulk_add_to_a_new_custom_group(staff_client: Client) -> None:
     )
     group = CustomGroup.objects.get(name="Hot buyers")
     assert CustomGroupMember.objects.filter(group=group).count() == 2
-    assert "2 added to Hot buyers; 1 skipped" in response.content.decode()
+    link = reverse("leads:custom-group", kwargs={"custom_group_id": group.id})
+    assert f'2 added to <a href="{link}">Hot buyers</a>; 1 skipped' in response.content.decode()
 
 
 def test_bulk_add_to_an_existing_custom_group_offered_on_the_table(staff_client: Client) -> None:
@@ -465,7 +442,8 @@ def test_bulk_add_to_an_existing_custom_group_offered_on_the_table(staff_client:
         follow=True,
     )
 
-    assert "1 added to Hot buyers; 2 skipped" in response.content.decode()
+    link = reverse("leads:custom-group", kwargs={"custom_group_id": group.id})
+    assert f'1 added to <a href="{link}">Hot buyers</a>; 2 skipped' in response.content.decode()
     assert sorted(
         CustomGroupMember.objects.filter(group=group).values_list("phone", flat=True)
     ) == (sorted([already.contact_phone, fresh.contact_phone]))

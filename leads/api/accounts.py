@@ -15,6 +15,7 @@ from leads.api.schemas import (
     CustomGroupIn,
     CustomGroupListOut,
     CustomGroupOut,
+    CustomGroupPatchIn,
     ErrorOut,
     GroupIn,
     GroupListOut,
@@ -23,10 +24,13 @@ from leads.api.schemas import (
     SessionIn,
     SessionOut,
 )
+from leads.custom_groups import name_taken_message, taken_by
 from leads.detection import clean_keywords
 from leads.models import CustomGroup, CustomGroupMember, MonitoredGroup, Session
 from leads.monitoring import AlreadyMonitored, PlanLimitReached, start_monitoring
 from leads.phones import normalise_phone
+from leads.sources.errors import NameTaken, NotFound
+from leads.sources.local import LocalSource
 
 router = Router()
 
@@ -175,6 +179,9 @@ def list_custom_groups(request: HttpRequest) -> dict[str, Any]:
 )
 def create_custom_group(request: HttpRequest, body: CustomGroupIn) -> Status[dict[str, Any]]:
     require_room(request, "custom_groups", CustomGroup.objects.count(), "custom groups")
+    existing = taken_by(body.name, CustomGroup.objects.values_list("id", "name"))
+    if existing is not None:
+        raise ApiError(400, name_taken_message(existing))
     members: dict[str, str] = {}
     for member in body.members:
         phone = normalise_phone(member.phone) or member.phone
@@ -202,3 +209,51 @@ def get_custom_group(request: HttpRequest, group_id: UUID) -> dict[str, Any]:
         {"phone": m.phone, "name": m.name or None} for m in group.members.order_by("added_at", "id")
     ]
     return {**_custom_group_out(group, len(members)), "members": members}
+
+
+@router.patch(
+    "/custom-groups/{group_id}",
+    response={200: CustomGroupOut, 404: ErrorOut, **ERRORS},
+    auth=KeyAuth("custom-groups:manage"),
+    tags=["custom-groups"],
+)
+def rename_custom_group(
+    request: HttpRequest, group_id: UUID, body: CustomGroupPatchIn
+) -> dict[str, Any]:
+    """Rename; 400 when another custom group has the name (compared casefolded)."""
+    try:
+        return vars(LocalSource().rename_custom_group(group_id, body.name))
+    except NotFound as missing:
+        raise ApiError(404, missing.detail) from None
+    except NameTaken as taken:
+        raise ApiError(400, taken.detail) from None
+
+
+@router.delete(
+    "/custom-groups/{group_id}",
+    response={204: None, 404: ErrorOut, **ERRORS},
+    auth=KeyAuth("custom-groups:manage"),
+    tags=["custom-groups"],
+)
+def delete_custom_group(request: HttpRequest, group_id: UUID) -> Status[None]:
+    """Delete the group and its member list (the leads stay)."""
+    try:
+        LocalSource().delete_custom_group(group_id)
+    except NotFound as missing:
+        raise ApiError(404, missing.detail) from None
+    return Status(204, None)
+
+
+@router.delete(
+    "/custom-groups/{group_id}/members/{phone}",
+    response={204: None, 404: ErrorOut, **ERRORS},
+    auth=KeyAuth("custom-groups:manage"),
+    tags=["custom-groups"],
+)
+def remove_custom_group_member(request: HttpRequest, group_id: UUID, phone: str) -> Status[None]:
+    """Take one phone (E.164, "+" written `%2B`) off the group; 404 when it is not in it."""
+    try:
+        LocalSource().remove_custom_group_member(group_id, phone)
+    except NotFound as missing:
+        raise ApiError(404, missing.detail) from None
+    return Status(204, None)

@@ -154,6 +154,10 @@ class CustomGroupIn(Schema):
     members: list[MemberIn] = Field(default_factory=list, max_length=10_000)
 
 
+class CustomGroupPatchIn(Schema):
+    name: Name
+
+
 class CustomGroupOut(Schema):
     id: UUID
     name: str

@@ -15,11 +15,13 @@ from leads.sources.records import (
     AddToGroupOutcome,
     BulkOutcome,
     Capabilities,
+    CustomGroupDetail,
     CustomGroupRecord,
     ExportStream,
     GroupRecord,
     LeadDetail,
     LeadQuery,
+    LeadRecord,
     Page,
     Reciprocity,
     SessionRecord,
@@ -127,7 +129,32 @@ class LeadSource(Protocol):
         ...
 
     def create_custom_group(self, name: str) -> CustomGroupRecord:
-        """A new, empty custom group (`Forbidden` when the plan's count is reached)."""
+        """A new, empty custom group (`Forbidden` when the plan's count is reached,
+        `NameTaken` when another group has the name)."""
+        ...
+
+    def get_custom_group(self, group_id: uuid.UUID) -> CustomGroupDetail:
+        """One custom group with its members (`NotFound` for an unknown group)."""
+        ...
+
+    def rename_custom_group(self, group_id: uuid.UUID, name: str) -> CustomGroupRecord:
+        """Give a custom group another name (`NotFound`, `NameTaken`)."""
+        ...
+
+    def delete_custom_group(self, group_id: uuid.UUID) -> None:
+        """Delete a custom group and its member list; the leads stay (`NotFound`)."""
+        ...
+
+    def remove_custom_group_member(self, group_id: uuid.UUID, phone: str) -> None:
+        """Take one phone off a custom group (`NotFound` for the group or the member)."""
+        ...
+
+    def leads_of_contacts(self, phones: Sequence[str]) -> dict[str, tuple[LeadRecord, ...]]:
+        """Each phone's leads, newest first (a phone without leads is left out).
+
+        A remote source looks each phone up on its own, so it takes at most
+        `capabilities().max_ids` phones at once (`Unsupported` past that).
+        """
         ...
 
     def list_groups(self) -> tuple[GroupRecord, ...]:

@@ -129,5 +129,9 @@ class Unsupported(SourceError, ValueError):
     """
 
 
+class NameTaken(SourceError, ValueError):
+    """Another custom group already has this name (names are compared casefolded)."""
+
+
 class BadRequest(SourceError, ValueError):
     """The source refused the request as malformed (a bug on our side, not the user's)."""

@@ -14,6 +14,7 @@ from django.db.models import Count, QuerySet, Value
 from django.db.models.functions import Coalesce, Lower
 
 from leads import services
+from leads.custom_groups import clean_group_name, name_taken_message, taken_by
 from leads.exports import EXPORT_MAX_ROWS, stream_csv, stream_json
 from leads.models import (
     PIPELINE_ORDER,
@@ -32,6 +33,7 @@ from leads.services import Actor
 from leads.sources.errors import (
     Forbidden,
     InvalidTransition,
+    NameTaken,
     NotFound,
     StaleStatus,
     Unsupported,
@@ -43,6 +45,8 @@ from leads.sources.records import (
     BulkFailure,
     BulkOutcome,
     Capabilities,
+    CustomGroupDetail,
+    CustomGroupMemberRecord,
     CustomGroupRecord,
     ExportStream,
     GroupRecord,
@@ -113,6 +117,12 @@ def _history_record(change: LeadStatusChange) -> StatusChangeRecord:
         actor_kind=change.actor_kind,
         actor_label=_actor_label(change),
         reason=change.reason,
+    )
+
+
+def _record(group: CustomGroup, member_count: int) -> CustomGroupRecord:
+    return CustomGroupRecord(
+        id=group.id, name=group.name, member_count=member_count, created_at=group.created_at
     )
 
 
@@ -346,28 +356,72 @@ class LocalSource:
     def list_custom_groups(self) -> tuple[CustomGroupRecord, ...]:
         """Every custom group with its member count."""
         groups = CustomGroup.objects.annotate(member_count=Count("members")).order_by("name", "id")
-        return tuple(
-            CustomGroupRecord(
-                id=group.id,
-                name=group.name,
-                member_count=group.member_count,
-                created_at=group.created_at,
-            )
-            for group in groups
-        )
+        return tuple(_record(group, group.member_count) for group in groups)
 
     def create_custom_group(self, name: str) -> CustomGroupRecord:
         """A new empty custom group, within the plan's number of custom groups."""
-        name = name.strip()
-        if not name:
-            raise ValueError("A custom group needs a name.")
+        name = self._free_name(name)
         existing = CustomGroup.objects.count()
         if refusal := Account.current().room_refusal("custom_groups", existing, "custom groups"):
             raise Forbidden(refusal, kind="limit")
-        group = CustomGroup.objects.create(name=name[:200])
-        return CustomGroupRecord(
-            id=group.id, name=group.name, member_count=0, created_at=group.created_at
+        return _record(CustomGroup.objects.create(name=name), 0)
+
+    def _free_name(self, name: str, group_id: uuid.UUID | None = None) -> str:
+        """The cleaned name, unless it is empty (`ValueError`) or taken (`NameTaken`)."""
+        name = clean_group_name(name)
+        if not name:
+            raise ValueError("A custom group needs a name.")
+        existing = taken_by(name, CustomGroup.objects.values_list("id", "name"), except_id=group_id)
+        if existing is not None:
+            raise NameTaken(name_taken_message(existing))
+        return name
+
+    def _custom_group(self, group_id: uuid.UUID) -> CustomGroup:
+        group = CustomGroup.objects.filter(pk=group_id).first()
+        if group is None:
+            raise NotFound(f"Custom group {group_id} not found.")
+        return group
+
+    def get_custom_group(self, group_id: uuid.UUID) -> CustomGroupDetail:
+        """The group and its members, oldest first."""
+        group = self._custom_group(group_id)
+        members = tuple(
+            CustomGroupMemberRecord(phone=phone, name=name or None)
+            for phone, name in group.members.order_by("added_at", "id").values_list("phone", "name")
         )
+        return _record(group, len(members)).with_members(members)
+
+    def rename_custom_group(self, group_id: uuid.UUID, name: str) -> CustomGroupRecord:
+        """Another name for the group, unless another group has it."""
+        group = self._custom_group(group_id)
+        group.name = self._free_name(name, group.id)
+        group.save(update_fields=["name"])
+        return _record(group, group.members.count())
+
+    def delete_custom_group(self, group_id: uuid.UUID) -> None:
+        """The group and its member list go (one statement, cascading); leads stay."""
+        deleted, _ = CustomGroup.objects.filter(pk=group_id).delete()
+        if not deleted:
+            raise NotFound(f"Custom group {group_id} not found.")
+
+    def remove_custom_group_member(self, group_id: uuid.UUID, phone: str) -> None:
+        """One phone off the group."""
+        group = self._custom_group(group_id)
+        deleted, _ = group.members.filter(phone=phone).delete()
+        if not deleted:
+            raise NotFound(f"{phone} is not in {group.name}.")
+
+    def leads_of_contacts(self, phones: Sequence[str]) -> dict[str, tuple[LeadRecord, ...]]:
+        """One indexed query (`lead_phone_newest`) for every phone."""
+        found: dict[str, list[LeadRecord]] = {}
+        rows = (
+            Lead.objects.filter(contact_phone__in=set(phones))
+            .select_related("source_group")
+            .order_by("contact_phone", *NEWEST_FIRST)
+        )
+        for lead in rows:
+            found.setdefault(lead.contact_phone or "", []).append(lead_record(lead))
+        return {phone: tuple(leads) for phone, leads in found.items()}
 
     def list_groups(self) -> tuple[GroupRecord, ...]:
         """Every monitored group."""

@@ -19,10 +19,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from django.conf import settings
 
 from leads.client import MoltflowClient, transition_from_detail
+from leads.custom_groups import clean_group_name, name_taken_message, taken_by
 from leads.events import announce_status_changed
 from leads.exports import (
     EXPORT_MAX_ROWS,
@@ -37,6 +39,7 @@ from leads.phones import search_needle
 from leads.pipeline import STATUSES, Status, is_status
 from leads.services import Actor, unique_ids
 from leads.sources.errors import (
+    NameTaken,
     NotFound,
     NotMoved,
     RateLimited,
@@ -53,6 +56,8 @@ from leads.sources.records import (
     BulkFailure,
     BulkOutcome,
     Capabilities,
+    CustomGroupDetail,
+    CustomGroupMemberRecord,
     CustomGroupRecord,
     ExportStream,
     GroupRecord,
@@ -635,11 +640,71 @@ class MoltflowSource:
 
     def create_custom_group(self, name: str) -> CustomGroupRecord:
         """`POST /custom-groups` with no members."""
-        name = name.strip()
+        data = self.client.send("POST", "/custom-groups", {"name": self._free_name(name)})
+        return self._parsed(_parse_custom_group, data, "custom group")
+
+    def _free_name(self, name: str, group_id: uuid.UUID | None = None) -> str:
+        """The cleaned name, unless empty (`ValueError`) or another group's (`NameTaken`).
+
+        Checked here against the (cached) list: the contract does not say that MoltFlow
+        refuses a second group of the same name.
+        """
+        name = clean_group_name(name)
         if not name:
             raise ValueError("A custom group needs a name.")
-        data = self.client.send("POST", "/custom-groups", {"name": name[:200]})
+        groups = ((group.id, group.name) for group in self.list_custom_groups())
+        existing = taken_by(name, groups, except_id=group_id)
+        if existing is not None:
+            raise NameTaken(name_taken_message(existing))
+        return name
+
+    def get_custom_group(self, group_id: uuid.UUID) -> CustomGroupDetail:
+        """`GET /custom-groups/{id}` (with members)."""
+        data = self.client.get(f"/custom-groups/{group_id}")
+
+        def parse(body: Any) -> CustomGroupDetail:
+            members = tuple(
+                CustomGroupMemberRecord(
+                    phone=str(item["phone"]), name=str(item["name"]) if item.get("name") else None
+                )
+                for item in body["members"]
+            )
+            return _parse_custom_group(body).with_members(members)
+
+        return self._parsed(parse, data, "custom group")
+
+    def rename_custom_group(self, group_id: uuid.UUID, name: str) -> CustomGroupRecord:
+        """`PATCH /custom-groups/{id}` with the new name."""
+        body = {"name": self._free_name(name, group_id)}
+        data = self.client.send("PATCH", f"/custom-groups/{group_id}", body)
         return self._parsed(_parse_custom_group, data, "custom group")
+
+    def delete_custom_group(self, group_id: uuid.UUID) -> None:
+        """`DELETE /custom-groups/{id}`."""
+        self.client.send("DELETE", f"/custom-groups/{group_id}", None)
+
+    def remove_custom_group_member(self, group_id: uuid.UUID, phone: str) -> None:
+        """`DELETE /custom-groups/{id}/members/{phone}`."""
+        path = f"/custom-groups/{group_id}/members/{quote(phone, safe='')}"
+        self.client.send("DELETE", path, None)
+
+    def leads_of_contacts(self, phones: Sequence[str]) -> dict[str, tuple[LeadRecord, ...]]:
+        """One cached `GET /leads?search=<phone>` per phone, at most `IDS_MAX` phones.
+
+        The search is a substring match, so only leads whose phone is exactly the member's
+        are kept.
+        """
+        phones = list(dict.fromkeys(phones))
+        if len(phones) > IDS_MAX:
+            raise Unsupported(f"MoltFlow can look up at most {IDS_MAX} contacts' leads at once.")
+        found: dict[str, tuple[LeadRecord, ...]] = {}
+        for phone in phones:
+            params = {"search": search_needle(phone), "limit": UPSTREAM_PAGE_MAX, "offset": 0}
+            rows, _ = self._page(params)
+            leads = tuple(lead for lead in rows if lead.contact_phone == phone)
+            if leads:
+                found[phone] = leads
+        return found
 
     def list_groups(self) -> tuple[GroupRecord, ...]:
         """`GET /groups`."""

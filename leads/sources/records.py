@@ -219,6 +219,30 @@ class CustomGroupRecord:
     member_count: int
     created_at: datetime
 
+    def with_members(self, members: tuple["CustomGroupMemberRecord", ...]) -> "CustomGroupDetail":
+        return CustomGroupDetail(
+            id=self.id,
+            name=self.name,
+            member_count=len(members),
+            created_at=self.created_at,
+            members=members,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomGroupMemberRecord:
+    """One contact of a custom group: a phone (E.164) and the name it was added with."""
+
+    phone: str
+    name: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomGroupDetail(CustomGroupRecord):
+    """A custom group with its members, in the order they were added."""
+
+    members: tuple[CustomGroupMemberRecord, ...]
+
 
 @dataclass(frozen=True, kw_only=True)
 class Reciprocity:

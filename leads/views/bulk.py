@@ -222,6 +222,12 @@ def _add_to_group(request: HttpRequest, source: LeadSource, ids: list[uuid.UUID]
     outcome = source.add_to_custom_group(ids, group_uuid)
     messages.success(
         request,
-        f"{outcome.added} added to {group_name}; {outcome.skipped} skipped "
-        "(no phone number, or already in the group).",
+        format_html(
+            '{} added to <a href="{}">{}</a>; {} skipped (no phone number, or already in the '
+            "group).",
+            outcome.added,
+            reverse("leads:custom-group", kwargs={"custom_group_id": group_uuid}),
+            group_name,
+            outcome.skipped,
+        ),
     )

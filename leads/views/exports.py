@@ -8,35 +8,21 @@ program that reads the file. The table shows the same note beside the
 export links before anyone clicks.
 """
 
-from collections.abc import Iterator
 from datetime import date
 
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.http import content_disposition_header
-from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
-from leads.exports import EXPORT_MAX_ROWS
+from leads.exports import EXPORT_MAX_ROWS, export_file_name, with_bom
 from leads.filters import TableState
 from leads.middleware import source_error_page
 from leads.roles import MANAGER, role_required
 from leads.sources import get_source
 from leads.sources.errors import RateLimited, SourceError, Unavailable
-from leads.sources.records import EXPORT_FORMATS, ByteChunks
+from leads.sources.records import EXPORT_FORMATS
 from leads.views.shared import export_refusal, matching_total, read_table_request
-
-# Excel reads a CSV as UTF-8 (Hebrew, Arabic) only when it starts with a byte order mark.
-UTF8_BOM = "\ufeff".encode()
-
-
-def _with_bom(chunks: ByteChunks) -> Iterator[bytes]:
-    yield UTF8_BOM
-    try:
-        yield from chunks
-    finally:
-        chunks.close()
 
 
 @role_required(MANAGER)
@@ -59,7 +45,7 @@ def leads_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttp
         return source_error_page(request, error)
     except SourceError as error:
         return _refused(request, error.detail)
-    chunks = _with_bom(export.chunks) if fmt == "csv" else export.chunks
+    chunks = with_bom(export.chunks) if fmt == "csv" else export.chunks
     response = StreamingHttpResponse(chunks, content_type=export.content_type)
     name = export_name(table_request.state)
     if matching > EXPORT_MAX_ROWS:
@@ -70,17 +56,13 @@ def leads_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttp
 
 
 def export_name(state: TableState, today: date | None = None) -> str:
-    """`leads-new-price-2026-12-02`: the filters and the day, so a folder of exports reads.
-
-    The search is slugified (Hebrew and Arabic kept; Django writes the RFC 6266 header).
-    """
-    parts = ["leads", state.status, slugify(state.q, allow_unicode=True)]
+    """`leads-new-price-2026-12-02`: the filters and the day, so a folder of exports reads."""
+    parts = ["leads", state.status, state.q]
     if state.detected_from:
         parts.append(f"from-{state.detected_from.isoformat()}")
     if state.detected_to:
         parts.append(f"to-{state.detected_to.isoformat()}")
-    parts.append((today or timezone.localdate()).isoformat())
-    return "-".join(part for part in parts if part)
+    return export_file_name(*parts, today=today)
 
 
 def _refused(request: HttpRequest, reason: str) -> HttpResponse:

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
+from leads.roles import MANAGER, set_user_role
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -93,6 +95,12 @@ def signed_in_context(
     return context
 
 
+def shots_dir(tmp_path: Path) -> Path:
+    """Where screenshots go: `LEADS_SCREENSHOT_DIR` when set (to look at them), else the
+    test's own temporary directory."""
+    return Path(os.environ.get("LEADS_SCREENSHOT_DIR") or tmp_path)
+
+
 @pytest.fixture
 def rep(transactional_db: None) -> User:
     """A teammate who works leads (in the `rep` group the roles are built on)."""
@@ -122,3 +130,16 @@ def open_tab(browser: "Browser", base_url: str, user: User, **options: object) -
 def page(browser: "Browser", live_server: object, rep: User) -> Iterator["Page"]:
     """A signed-in tab on the live server that fails the test on any CSP violation."""
     yield from open_tab(browser, live_server.url, rep)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def manager(transactional_db: None) -> User:
+    """Bulk actions, exports and custom groups are a manager's."""
+    user = User.objects.create_user("maya", password="pw")
+    set_user_role(user, MANAGER)
+    return user
+
+
+@pytest.fixture
+def manager_page(browser: "Browser", live_server: object, manager: User) -> Iterator["Page"]:
+    yield from open_tab(browser, live_server.url, manager)  # type: ignore[attr-defined]

@@ -3,7 +3,6 @@
 Screenshots go to `LEADS_SCREENSHOT_DIR` when it is set (to look at), else a temporary folder.
 """
 
-import os
 import re
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from leads import assignments
 from leads.models import Lead, LeadFollowUp, MessageTemplate, WallLink
 from leads.roles import MANAGER, REP, set_user_role
-from tests.browser.conftest import open_tab
+from tests.browser.conftest import open_tab, shots_dir
 from tests.factories import make_group, make_lead
 from tests.fake_waha import fake_waha
 
@@ -27,10 +26,6 @@ SIZES = {"desktop": (1440, 900), "tv": (1920, 1080), "phone": (390, 844)}
 
 def rows(page: Page) -> Locator:
     return page.locator("table.leads tbody tr[id^=lead-]")
-
-
-def shots_dir(tmp_path: Path) -> Path:
-    return Path(os.environ.get("LEADS_SCREENSHOT_DIR") or tmp_path)
 
 
 @pytest.fixture

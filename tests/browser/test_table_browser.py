@@ -8,7 +8,6 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from leads.models import Lead, LeadStatusChange
-from leads.roles import MANAGER, set_user_role
 from tests.browser.conftest import open_tab
 from tests.factories import make_group, make_lead
 
@@ -35,19 +33,6 @@ def shown_ids(page: Page) -> set[str]:
         row_id.removeprefix("lead-")
         for row_id in rows(page).evaluate_all("trs => trs.map(tr => tr.id)")
     }
-
-
-@pytest.fixture
-def manager(transactional_db: None) -> User:
-    """Bulk actions and exports are a manager's."""
-    user = User.objects.create_user("maya", password="pw")
-    set_user_role(user, MANAGER)
-    return user
-
-
-@pytest.fixture
-def manager_page(browser: Browser, live_server: object, manager: User) -> Iterator[Page]:
-    yield from open_tab(browser, live_server.url, manager)  # type: ignore[attr-defined]
 
 
 # --- filters and search ---------------------------------------------------------------

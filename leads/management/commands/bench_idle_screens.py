@@ -173,8 +173,7 @@ async def _screens(
             sample()
 
     screens = (
-        _screen(base_url, cookies, pace, tally, pace[0] * n / max(count, 1))
-        for n in range(count)
+        _screen(base_url, cookies, pace, tally, pace[0] * n / max(count, 1)) for n in range(count)
     )
     await asyncio.gather(clock(), *screens)
     return tally
