@@ -125,6 +125,9 @@ class TableState:
     sort: str = DEFAULT_SORT
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
+    # The row the page starts after (Next) or ends before (Previous): deep pages by keyset.
+    after: UUID | None = None
+    before: UUID | None = None
 
     @property
     def offset(self) -> int:
@@ -199,7 +202,17 @@ def table_state(data: QueryDict, filterset: LeadFilter) -> TableState:
         # A page number past any real table is a typo or a probe; cap it to keep OFFSET sane.
         page=min(_positive_int(data.get("page"), 1), 100_000),
         page_size=page_size if page_size in PAGE_SIZES else DEFAULT_PAGE_SIZE,
+        after=_uuid_or_none(data.get("after")),
+        before=_uuid_or_none(data.get("before")),
     )
+
+
+def _uuid_or_none(raw: str | None) -> UUID | None:
+    """A cursor from the URL; a tampered one is ignored (the page falls back to its offset)."""
+    try:
+        return UUID(raw or "")
+    except ValueError:
+        return None
 
 
 def _whole_score(value: Any) -> int | None:
@@ -240,4 +253,6 @@ def lead_query(
         due_from=due_from,
         due_before=due_before,
         sort=sort or state.sort,
+        after=state.after,
+        before=None if state.after else state.before,
     )

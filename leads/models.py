@@ -169,6 +169,9 @@ class Lead(models.Model):
     message_count = models.PositiveIntegerField(default=1)
     # Casefolded name, phone digits and keyword: what `search` looks in (one indexed column).
     search_text = models.TextField(blank=True, default="", editable=False)
+    # Its group's name, lower-cased, kept by database triggers (leads.group_sort_sql): the
+    # group sorts read an index of their own instead of joining and sorting every lead.
+    group_sort_name = models.CharField(max_length=200, blank=True, db_default="", editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -235,6 +238,18 @@ class Lead(models.Model):
                 F("lead_detected_at").desc(),
                 F("id").desc(),
                 name="lead_score_newest",
+            ),
+            models.Index(
+                F("group_sort_name"),
+                F("lead_detected_at").desc(),
+                F("id").desc(),
+                name="lead_group_name_newest",
+            ),
+            models.Index(
+                F("group_sort_name").desc(),
+                F("lead_detected_at").desc(),
+                F("id").desc(),
+                name="lead_group_name_desc_newest",
             ),
         ]
 

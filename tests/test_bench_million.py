@@ -63,6 +63,7 @@ def test_the_command_measures_both_sizes_with_their_peers() -> None:
     assert "vs admin @ 30" in report and "vs admin @ 70" in report
     assert "board @ 70" in report and "same @ 30" in report
     assert "table ?sort=group_name @ 70" in report
+    assert "table, Next link 95% of the way down (keyset) @ 70" in report
     assert "50-row cells" in report or "-row cells, LeadTable.lead_rows()" in report
     assert "table page (50 rows), gzip" in report
     assert "load average" in report

@@ -3,7 +3,7 @@
 At 1,000,000 leads a sort the database must do itself costs seconds (every lead sorted for
 one page); one served by an index costs a page's worth of entries. With sorting made
 prohibitively expensive for the planner, a plan that still sorts has no index to use.
-The group sorts are not in this list: they sort every lead (see the README).
+The group sorts read the lead's own copy of its group's name (`group_sort_name`).
 """
 
 import pytest
@@ -25,13 +25,15 @@ INDEX_SERVED = [
     "-status",
     "-score",
     "score",
+    "group_name",
+    "-group_name",
 ]
 
 
 @pytest.mark.parametrize("sort", INDEX_SERVED)
 @pytest.mark.parametrize("status", [None, "new"])
 def test_a_page_in_this_order_is_read_from_an_index(sort: str, status: str | None) -> None:
-    if status and sort in ("-contact_name", "status", "-status", "-score", "score"):
+    if status and sort not in ("-detected_at", "detected_at", "contact_name"):
         pytest.skip("no status-first index in this order (the status tab may sort its matches)")
     page = leads_matching(status=status).order_by(*_ORDERINGS[sort])[:51]
 

@@ -10,7 +10,7 @@ from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, QuerySet, Value
+from django.db.models import Count, F, OrderBy, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Lower
 
 from leads import services
@@ -74,12 +74,92 @@ _ORDERINGS: dict[str, tuple[Any, ...]] = {
     "-status": (PIPELINE_ORDER.desc(), *NEWEST_FIRST),
     "-score": ("-lead_score", *NEWEST_FIRST),
     "score": ("lead_score", *NEWEST_FIRST),
-    # The group is joined for every row already (select_related), so this adds no query;
-    # bench_table measures it at 100,000 leads.
-    "group_name": (Lower("source_group__name").asc(), *NEWEST_FIRST),
-    "-group_name": (Lower("source_group__name").desc(), *NEWEST_FIRST),
+    # The lead's own copy of its group's lower-cased name (kept by triggers), indexed both
+    # ways: ordering by the joined group's name sorted every lead.
+    "group_name": ("group_sort_name", *NEWEST_FIRST),
+    "-group_name": ("-group_sort_name", *NEWEST_FIRST),
 }
 MAX_PAGE_SIZE = 500
+
+
+def _order_terms(ordering: tuple[Any, ...]) -> list[OrderBy]:
+    """A sort's terms as `OrderBy` expressions ("-x" becomes `F("x").desc()`)."""
+    return [
+        (F(term[1:]).desc() if term.startswith("-") else F(term).asc())
+        if isinstance(term, str)
+        else term
+        for term in ordering
+    ]
+
+
+def _past(
+    leads: QuerySet[Lead], ordering: list[OrderBy], cursor: uuid.UUID
+) -> QuerySet[Lead] | None:
+    """The leads after `cursor` in `ordering` (keyset paging), or None when it is gone.
+
+    The cursor's own sort keys are read by its primary key; the first key also bounds the
+    scan (`>=` or `<=`), so the database starts its index walk at the cursor, not at row 1.
+    Every sort ends on the unique id, so "after" is exact: ties are broken as the page is.
+    """
+    names = [f"_key{index}" for index in range(len(ordering))]
+    keys = dict(zip(names, (term.expression for term in ordering), strict=True))
+    values = Lead.objects.filter(pk=cursor).annotate(**keys).values_list(*names).first()
+    if values is None:
+        return None
+    after = Q(pk__in=[])  # nothing yet
+    tied = Q()
+    for name, term, value in zip(names, ordering, values, strict=True):
+        if value is None:  # only the name sort has gaps: unnamed contacts
+            if term.nulls_first:  # every named contact comes after an unnamed one
+                after |= tied & Q(**{f"{name}__isnull": False})
+            tied &= Q(**{f"{name}__isnull": True})
+            continue
+        beyond = Q(**{f"{name}__{'lt' if term.descending else 'gt'}": value})
+        if term.nulls_last:
+            beyond |= Q(**{f"{name}__isnull": True})
+        after |= tied & beyond
+        tied &= Q(**{name: value})
+    first, start = names[0], values[0]
+    bound = Q()
+    if start is not None and not (ordering[0].nulls_last or ordering[0].nulls_first):
+        bound = Q(**{f"{first}__{'lte' if ordering[0].descending else 'gte'}": start})
+    return leads.annotate(**keys).filter(bound, after)
+
+
+def _keyset_page(
+    leads: QuerySet[Lead], ordering: list[OrderBy], query: LeadQuery, offset: int, limit: int
+) -> Page | None:
+    """The page after `query.after` (or before `query.before`), or None when that lead is gone.
+
+    `offset` is only what the page says it shows ("leads 101-150"): the cursor moves it.
+    """
+    if query.before:  # read backwards from the cursor, then turn the rows round
+        ordering = [term.copy() for term in ordering]
+        for term in ordering:
+            term.reverse_ordering()
+    cursor = query.after or query.before
+    assert cursor is not None
+    past = _past(leads, ordering, cursor)
+    if past is None:
+        return None
+    fetched = [lead_record(lead) for lead in past.order_by(*ordering)[: limit + 1]]
+    if query.before:  # the cursor itself comes after these rows
+        rows = tuple(reversed(fetched[:limit]))
+        return Page(rows=rows, offset=offset, limit=limit, total=None, has_next=True)
+    return _page_of(fetched, offset, limit)
+
+
+def _page_of(fetched: list[LeadRecord], offset: int, limit: int) -> Page:
+    """A page from `limit + 1` rows read: the one past the page says whether there is a next
+    one, without a COUNT that grows with the number of matching leads."""
+    more = len(fetched) > limit
+    return Page(
+        rows=tuple(fetched[:limit]),
+        offset=offset,
+        limit=limit,
+        total=None if more else offset + len(fetched),
+        has_next=more,
+    )
 
 
 def lead_record(lead: Lead) -> LeadRecord:
@@ -192,18 +272,13 @@ class LocalSource:
             raise Unsupported(f"Page must have offset >= 0 and 1..{MAX_PAGE_SIZE} rows.")
         leads = self._matching(query)
         if not count_total:
-            # One row past the page says whether there is a next one, without a COUNT that
-            # grows with the number of matching leads.
-            ordered = leads.order_by(*self._ordering(query.sort))
-            fetched = [lead_record(lead) for lead in ordered[offset : offset + limit + 1]]
-            more = len(fetched) > limit
-            return Page(
-                rows=tuple(fetched[:limit]),
-                offset=offset,
-                limit=limit,
-                total=None if more else offset + len(fetched),
-                has_next=more,
-            )
+            ordering = _order_terms(self._ordering(query.sort))
+            if query.after or query.before:
+                keyset = _keyset_page(leads, ordering, query, offset, limit)
+                if keyset is not None:
+                    return keyset
+            page = leads.order_by(*ordering)[offset : offset + limit + 1]
+            return _page_of([lead_record(lead) for lead in page], offset, limit)
         rows = tuple(
             lead_record(lead)
             for lead in leads.order_by(*self._ordering(query.sort))[offset : offset + limit]

@@ -61,6 +61,10 @@ class LeadQuery:
     # search finds them too. Not a filter of its own: a source that cannot use it ignores it.
     noted: tuple[uuid.UUID, ...] = ()
     sort: str = SORT_NEWEST
+    # Keyset paging: the page after (or before) this lead in the sort, whatever the offset.
+    # A hint, not a filter: a source that pages by offset alone ignores it and uses the offset.
+    after: uuid.UUID | None = None
+    before: uuid.UUID | None = None
 
     def filters_used(self) -> frozenset[str]:
         """The names of the filters this query sets (to check against capabilities)."""

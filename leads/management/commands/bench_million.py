@@ -31,10 +31,12 @@ from django.test import Client
 
 from leads import bench_store
 from leads.bench import BenchRow, check_ok, print_table, row, timed_requests
+from leads.filters import DEFAULT_PAGE_SIZE
 from leads.management.commands import bench_render
 from leads.management.commands.bench_api import analyze, ensure_leads
 from leads.management.commands.bench_table import ADMIN_QUERY, TABLE_QUERY, _manager_with_admin
 from leads.models import Lead
+from leads.queries import NEWEST_FIRST
 from leads.sources.records import SORT_KEYS
 from leads.totals import reconcile_totals
 
@@ -44,6 +46,7 @@ Samples = dict[str, tuple[list[float], int]]
 TABLE = "table ?status=new&q=price&sort=contact_name"
 ADMIN = "admin changelist, same filter/search/order"
 BOARD = "board"
+DEEP = "table, Next link 95% of the way down (keyset)"
 # A word in a few leads' names (rare) and one in a third of them (common), per sort.
 SEARCHES = {"rare": "schäfer", "common": "price"}
 SORTS = SORT_KEYS  # every sort the table offers
@@ -57,6 +60,7 @@ def pages(client: Client) -> dict[str, Callable[[], Any]]:
         BOARD: lambda: client.get("/leads/board/"),
         "board, search 'price'": lambda: client.get("/leads/board/", {"q": "price"}),
         "table, page 100 (newest first)": lambda: client.get("/leads/", {"page": "100"}),
+        DEEP: _get(client, _deep_page()),
     }
     for sort in SORTS:
         measured[f"table ?sort={sort}"] = _get(client, {"sort": sort})
@@ -66,6 +70,14 @@ def pages(client: Client) -> dict[str, Callable[[], Any]]:
                 client, {"q": word, "sort": sort}
             )
     return measured
+
+
+def _deep_page() -> dict[str, str]:
+    """The query of the Next link that reaches 95% of the way down the newest-first table
+    (page 1,900 of 2,000 at 1M): the page after that row, by keyset."""
+    depth = Lead.objects.count() * 95 // 100
+    cursor = Lead.objects.order_by(*NEWEST_FIRST).values_list("id", flat=True)[depth - 1]
+    return {"page": str(depth // DEFAULT_PAGE_SIZE + 1), "after": str(cursor)}
 
 
 def _get(client: Client, query: dict[str, str]) -> Callable[[], Any]:
