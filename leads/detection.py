@@ -375,15 +375,8 @@ def detect_lead(
         if earlier.exists():
             return Outcome.STORED
         # Only the first message makes the lead; later ones are not "matching messages".
-        return _create_or_count(group, message, None, count_existing=False)
-    return _create_or_count(
-        group,
-        message,
-        judgement.keyword,
-        count_existing=True,
-        score=judgement.score,
-        reasons=judgement.reasons,
-    )
+        return _create_or_count(group, message, judgement, count_existing=False)
+    return _create_or_count(group, message, judgement, count_existing=True)
 
 
 @dataclass(frozen=True)
@@ -423,20 +416,18 @@ def _detect_batch(
     return outcomes
 
 
+def _senders(candidates: list[_Candidate]) -> set[str]:
+    return {candidate.message.sender_jid for candidate in candidates}
+
+
 def _first_messages(group: MonitoredGroup, candidates: list[_Candidate]) -> list[_Candidate]:
     """Each member's first message: none stored before the batch, and the first within it."""
     if not candidates:
         return []
-    seen = set(
-        GroupMessage.objects.filter(
-            group=group,
-            sender_jid__in={candidate.message.sender_jid for candidate in candidates},
-            from_me=False,
-            pk__lt=min(candidate.message_id for candidate in candidates),
-        )
-        .values_list("sender_jid", flat=True)
-        .distinct()
-    )
+    earlier = GroupMessage.objects.filter(
+        group=group, sender_jid__in=_senders(candidates), from_me=False
+    ).filter(pk__lt=min(candidate.message_id for candidate in candidates))
+    seen = set(earlier.values_list("sender_jid", flat=True).distinct())
     first = []
     for candidate in candidates:
         if candidate.message.sender_jid not in seen:
@@ -455,12 +446,8 @@ def _leads_from(
     """
     if not candidates:
         return []
-    with_lead = set(
-        Lead.objects.filter(
-            source_group=group,
-            contact_jid__in={candidate.message.sender_jid for candidate in candidates},
-        ).values_list("contact_jid", flat=True)
-    )
+    leads = Lead.objects.filter(source_group=group, contact_jid__in=_senders(candidates))
+    with_lead = set(leads.values_list("contact_jid", flat=True))
     counts: Counter[str] = Counter()
     outcomes = []
     created: list[uuid.UUID] = []
@@ -473,14 +460,11 @@ def _leads_from(
                 (candidate.index, Outcome.LEAD_COUNTED if count_existing else Outcome.STORED)
             )
             continue
-        judgement = candidate.judgement
         outcome = _create_lead(
             group,
             candidate.message,
-            judgement.keyword,
+            candidate.judgement,
             count_existing=count_existing,
-            score=judgement.score,
-            reasons=judgement.reasons,
             created=created,
         )
         with_lead.add(jid)
@@ -507,19 +491,12 @@ def lead_from_message(
 ) -> Outcome:
     """Make `message` a lead whatever the group's mode says (a manager's second look), or
     count it on the contact's lead in this group when there is one."""
-    return _create_or_count(
-        group, message, keyword, count_existing=True, score=score, reasons=reasons
-    )
+    judgement = Judgement(makes_lead=True, keyword=keyword, score=score, reasons=reasons)
+    return _create_or_count(group, message, judgement, count_existing=True)
 
 
 def _create_or_count(
-    group: MonitoredGroup,
-    message: GroupMessageIn,
-    keyword: str | None,
-    *,
-    count_existing: bool,
-    score: int = 0,
-    reasons: tuple[str, ...] = (),
+    group: MonitoredGroup, message: GroupMessageIn, judgement: Judgement, *, count_existing: bool
 ) -> Outcome:
     existing = Lead.objects.filter(source_group=group, contact_jid=message.sender_jid)
     if count_existing:
@@ -527,19 +504,15 @@ def _create_or_count(
             return Outcome.LEAD_COUNTED
     elif existing.exists():
         return Outcome.STORED
-    return _create_lead(
-        group, message, keyword, count_existing=count_existing, score=score, reasons=reasons
-    )
+    return _create_lead(group, message, judgement, count_existing=count_existing)
 
 
 def _create_lead(
     group: MonitoredGroup,
     message: GroupMessageIn,
-    keyword: str | None,
+    judgement: Judgement,
     *,
     count_existing: bool,
-    score: int,
-    reasons: tuple[str, ...],
     created: list[uuid.UUID] | None = None,
 ) -> Outcome:
     """Insert the contact's lead in this group; when a concurrent delivery created it first,
@@ -556,14 +529,14 @@ def _create_lead(
         contact_jid=message.sender_jid,
         contact_phone=message.sender_phone,
         contact_name=name,
-        matched_keyword=keyword,
+        matched_keyword=judgement.keyword,
         message_preview=clean_text(message.body, PREVIEW_LENGTH),
         monitor_mode=group.monitor_mode,
-        lead_score=score,
-        lead_reasons=list(reasons),
+        lead_score=judgement.score,
+        lead_reasons=list(judgement.reasons),
         # A message stamped in the future (a phone with a wrong clock) is detected now.
         lead_detected_at=min(message.sent_at, now),
-        search_text=build_search_text(name, message.sender_phone, keyword),
+        search_text=build_search_text(name, message.sender_phone, judgement.keyword),
         created_at=now,
         updated_at=now,
     )

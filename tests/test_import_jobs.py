@@ -269,6 +269,16 @@ def test_a_worker_keeps_no_query_log_of_a_whole_import_in_debug_mode(settings):
     assert len(connection.queries) < 20
 
 
+@pytest.mark.django_db
+def test_the_import_benchmark_runs_its_export_through_the_job():
+    out = io.StringIO()
+
+    call_command("bench_import", messages=60, stdout=out)
+
+    assert out.getvalue().startswith("done: 60 messages (0.0 MB), 2 leads, in ")
+    assert "peak RSS" in out.getvalue()
+
+
 # --- Who may ------------------------------------------------------------------------------------
 
 
