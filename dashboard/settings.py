@@ -112,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "leads.context_processors.perms_ui",
                 "leads.context_processors.source_health",
+                "leads.context_processors.source_budget",
             ],
         },
     },

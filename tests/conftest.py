@@ -3,8 +3,10 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 
+from leads.client import install_transport
 from leads.roles import MANAGER, REP
 from tests.factories import make_api_key
+from tests.inprocess import BASE_URL, wsgi_transport
 from tests.people import person
 
 
@@ -28,6 +30,18 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def moltflow_mode(settings):
+    """MoltFlow mode over this project's own /api/v2 in process (a mirror of the real one)."""
+    _, raw_key = make_api_key()
+    settings.LEADS_SOURCE = "moltflow"
+    settings.MOLTFLOW_API_URL = BASE_URL
+    settings.MOLTFLOW_API_KEY = raw_key
+    install_transport(wsgi_transport())
+    yield
+    install_transport(None)
 
 
 # The sales team of the owners, follow-ups and outreach tests: two reps and a manager.

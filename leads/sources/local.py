@@ -55,6 +55,7 @@ from leads.sources.records import (
     Page,
     Reciprocity,
     SessionRecord,
+    SourceBudget,
     SourceHealth,
     StatusChangeRecord,
     StatusCounts,
@@ -129,6 +130,10 @@ class LocalSource:
     name = "local"
 
     # --- reading ------------------------------------------------------------------------
+
+    def budget(self) -> SourceBudget | None:
+        """The store has no request budget."""
+        return None
 
     def health(self) -> SourceHealth | None:
         """The store is this process's own database: there is no upstream to lose."""
