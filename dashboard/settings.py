@@ -112,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "leads.context_processors.perms_ui",
                 "leads.context_processors.source_health",
+                "leads.context_processors.source_budget",
             ],
         },
     },
@@ -230,7 +231,7 @@ LEADS_SOURCE = env_str("LEADS_SOURCE", "local")
 MOLTFLOW_API_URL = env_str("MOLTFLOW_API_URL", "https://apiv2.waiflow.app/api/v2")
 MOLTFLOW_API_KEY = env_str("MOLTFLOW_API_KEY", "")
 # How long reads from MoltFlow are shared between screens and processes (writes invalidate).
-MOLTFLOW_CACHE_SECONDS = env_int("MOLTFLOW_CACHE_SECONDS", 5)
+MOLTFLOW_CACHE_SECONDS = env_int("MOLTFLOW_CACHE_SECONDS", 10)
 # The most any page or action waits on MoltFlow in total (all its calls, retries and pauses);
 # past it the page shows the last good data marked stale, or says what failed (503).
 MOLTFLOW_DEADLINE_SECONDS = env_int("MOLTFLOW_DEADLINE_SECONDS", 10)

@@ -26,6 +26,19 @@ from django.http import HttpResponseBase
 HIGHER_IS_BETTER = frozenset({"msg/s"})
 
 
+class SimulatedTime:
+    """A clock that moves only when someone waits on it (simulations, tests)."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+
+
 @dataclass(frozen=True)
 class BenchRow:
     """One measured quantity, with what it was compared against in the same run."""

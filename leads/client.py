@@ -139,9 +139,17 @@ class MoltflowClient:
     # --- public calls -------------------------------------------------------------------
 
     def get(
-        self, path: str, params: Mapping[str, Any] | None = None, *, cached: bool = True
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        cached: bool = True,
+        fresh_for: float | None = None,
     ) -> Any:
-        """GET `path` and return its JSON; from the shared cache when `cached` and fresh."""
+        """GET `path` and return its JSON; from the shared cache when `cached` and fresh.
+
+        `fresh_for` keeps this read fresh longer than `cache_seconds` (counts, group lists).
+        """
         clean = _clean_params(params)
         if not cached or self.cache_seconds <= 0:
             return self._json(self._request("GET", path, params=clean))
@@ -152,7 +160,7 @@ class MoltflowClient:
             )
             return self._json(response)
 
-        return self.reads.read(path, clean, fetch, self._deadline_error)
+        return self.reads.read(path, clean, fetch, self._deadline_error, fresh_for=fresh_for)
 
     def send(self, method: str, path: str, body: Any) -> Any:
         """POST/PATCH/PUT/DELETE with a JSON body; returns the JSON answer.

@@ -22,6 +22,16 @@ def _ticket(request: HttpRequest) -> str:
     return issue_ticket(user_scope(user.pk), request) if user and user.is_authenticated else ""
 
 
+def source_budget(request: HttpRequest) -> dict[str, Any]:
+    """`source_budget`: the upstream's remaining requests, for those allowed to see it."""
+    user = getattr(request, "user", None)
+    return {
+        "source_budget": SimpleLazyObject(
+            lambda: (get_source().budget() or "") if can(user, "budget") else ""
+        )
+    }
+
+
 def perms_ui(request: HttpRequest) -> dict[str, Any]:
     """`perms_ui.<action>` (True/False for each action of `leads.roles.ACTIONS`), `user_role`,
     `live_token` (where the event log stood when the page's data was read), `live_ticket`

@@ -38,6 +38,7 @@ ACTIONS: dict[str, str] = {
     "api_keys": MANAGER,
     "wall_links": MANAGER,
     "users": MANAGER,
+    "budget": MANAGER,  # the upstream plan's remaining requests
     # Sales work (issue 16): reps take leads and write notes; managers assign anyone.
     "take": REP,
     "notes": REP,

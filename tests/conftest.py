@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 
-from leads import client as moltflow_client
+from leads.client import install_transport
 from leads.roles import MANAGER, REP
 from tests.factories import make_api_key
 from tests.inprocess import BASE_URL, wsgi_transport
@@ -59,6 +59,6 @@ def moltflow(settings: Any, db: None) -> Iterator[None]:
     settings.MOLTFLOW_API_URL = BASE_URL
     settings.MOLTFLOW_API_KEY = raw_key
     cache.clear()
-    moltflow_client.install_transport(wsgi_transport())
+    install_transport(wsgi_transport())
     yield
-    moltflow_client.install_transport(None)
+    install_transport(None)

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 
 import httpx
 
+from leads.bench import SimulatedTime
+
 
 class Fault(enum.StrEnum):
     ERROR_500 = "500"
@@ -28,19 +30,6 @@ class Fault(enum.StrEnum):
 SLOW_SECONDS = 12.0
 DRIP_SECONDS = 2.0
 RETRY_AFTER_SECONDS = 60
-
-
-class SimulatedTime:
-    """A clock that moves only when someone waits on it."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += max(0.0, seconds)
 
 
 class _Drip(httpx.SyncByteStream):

@@ -14,12 +14,10 @@ from django.test import Client
 
 from dashboard.settings import cache_settings
 from leads import shared_cache
-from leads.client import install_transport
 from leads.models import WallLink
 from leads.roles import MANAGER
 from leads.shared_cache import FallbackRedisCache
-from tests.factories import make_api_key, make_group, make_lead, make_session
-from tests.inprocess import BASE_URL, wsgi_transport
+from tests.factories import make_group, make_lead, make_session
 from tests.people import person, signed_in
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
@@ -57,17 +55,6 @@ def test_the_outage_is_logged_once(caplog) -> None:
 def dead_redis(settings) -> Iterator[None]:
     settings.CACHES = cache_settings(DEAD_REDIS)
     yield
-
-
-@pytest.fixture
-def moltflow(settings) -> Iterator[None]:
-    _, raw_key = make_api_key()
-    settings.LEADS_SOURCE = "moltflow"
-    settings.MOLTFLOW_API_URL = BASE_URL
-    settings.MOLTFLOW_API_KEY = raw_key
-    install_transport(wsgi_transport())
-    yield
-    install_transport(None)
 
 
 @pytest.mark.django_db

@@ -25,6 +25,7 @@ from leads.sources.records import (
     Page,
     Reciprocity,
     SessionRecord,
+    SourceBudget,
     SourceHealth,
     StatusCounts,
 )
@@ -39,6 +40,10 @@ class LeadSource(Protocol):
     """
 
     name: str
+
+    def budget(self) -> SourceBudget | None:
+        """The upstream's request budget when there is one (None for the local store)."""
+        ...
 
     def health(self) -> SourceHealth | None:
         """None while the source answers; otherwise why and since when it does not.

@@ -57,6 +57,7 @@ from leads.sources.records import (
     Page,
     Reciprocity,
     SessionRecord,
+    SourceBudget,
     SourceHealth,
     StatusChangeRecord,
     StatusCounts,
@@ -217,6 +218,10 @@ class LocalSource:
     name = "local"
 
     # --- reading ------------------------------------------------------------------------
+
+    def budget(self) -> SourceBudget | None:
+        """The store has no request budget."""
+        return None
 
     def health(self) -> SourceHealth | None:
         """The store is this process's own database: there is no upstream to lose."""

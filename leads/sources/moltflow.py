@@ -68,6 +68,7 @@ from leads.sources.records import (
     Page,
     Reciprocity,
     SessionRecord,
+    SourceBudget,
     SourceHealth,
     StatusCounts,
 )
@@ -84,6 +85,8 @@ FILTERS = frozenset(
 IDS_MAX = 20
 # Leads read back one by one after a bulk move's answer was lost; the rest stay unconfirmed.
 READ_BACK_MAX = 20
+# Counts and group lists stay fresh this many times longer than pages.
+LONG_CACHE_FACTOR = 6
 # The plan is not in the API; its per-minute rate limit (CONTRACT §1) names it.
 PLAN_BY_RATE = {limits["rate"]: str(plan) for plan, limits in PLAN_LIMITS.items()}
 
@@ -232,10 +235,15 @@ class MoltflowSource:
             logger.warning("MoltFlow sent a malformed %s: %s", what, error)
             raise self.client.unavailable(f"MoltFlow sent a malformed {what}.") from None
 
-    def _collection(self, path: str, params: dict[str, Any] | None = None) -> Any:
+    def _collection(
+        self, path: str, params: dict[str, Any] | None = None, *, long: bool = False
+    ) -> Any:
         # A 404 for a collection means the base URL is wrong, not that a lead is missing.
+        # `long`: counts and group lists stay fresh longer than pages (the plan's budget goes
+        # to what people look at); a change made here makes them stale at once all the same.
+        fresh_for = self.client.cache_seconds * LONG_CACHE_FACTOR if long else None
         try:
-            return self.client.get(path, params)
+            return self.client.get(path, params, fresh_for=fresh_for)
         except NotFound:
             raise self.client.unavailable(
                 f"MoltFlow has no {path} at {self.client.base_url}; check MOLTFLOW_API_URL."
@@ -291,6 +299,20 @@ class MoltflowSource:
 
     # --- reading ----------------------------------------------------------------------------
 
+    def budget(self) -> SourceBudget | None:
+        """The plan's budget as MoltFlow last reported it (None before its first answer)."""
+        state = self.client.rate_state()
+        if state.limit is None or state.remaining is None:
+            return None
+        now = self.client.clock()
+        resets_in = max(0, round((state.reset_at or now) - now))
+        return SourceBudget(
+            limit=state.limit,
+            remaining=state.remaining if resets_in else state.limit,
+            resets_in=resets_in,
+            saving=state.is_short(now),
+        )
+
     def health(self) -> SourceHealth | None:
         """Whether MoltFlow is failing right now (shared by every process), and since when."""
         state = self.client.health()
@@ -326,9 +348,11 @@ class MoltflowSource:
             rate_limit_per_minute=state.limit,
         )
 
-    def _page(self, params: dict[str, Any], *, cached: bool = True) -> tuple[list[LeadRecord], int]:
+    def _page(
+        self, params: dict[str, Any], *, cached: bool = True, long: bool = False
+    ) -> tuple[list[LeadRecord], int]:
         data = (
-            self._collection("/leads", params)
+            self._collection("/leads", params, long=long)
             if cached
             else self.client.get("/leads", params, cached=False)
         )
@@ -419,7 +443,8 @@ class MoltflowSource:
             return {status: sum(row.status == status for row in found) for status in STATUSES}
         counts: dict[Status, int] = {}
         for status in STATUSES:
-            _, total = self._page({**_query_params(query), "status": status.value, "limit": 1})
+            params = {**_query_params(query), "status": status.value, "limit": 1}
+            _, total = self._page(params, long=True)
             counts[status] = total
         return counts
 
@@ -631,7 +656,7 @@ class MoltflowSource:
 
     def list_custom_groups(self) -> tuple[CustomGroupRecord, ...]:
         """`GET /custom-groups`."""
-        data = self._collection("/custom-groups")
+        data = self._collection("/custom-groups", long=True)
         return self._parsed(
             lambda d: tuple(_parse_custom_group(item) for item in d["items"]),
             data,
@@ -708,14 +733,14 @@ class MoltflowSource:
 
     def list_groups(self) -> tuple[GroupRecord, ...]:
         """`GET /groups`."""
-        data = self._collection("/groups")
+        data = self._collection("/groups", long=True)
         return self._parsed(
             lambda d: tuple(_parse_group(item) for item in d["items"]), data, "list of groups"
         )
 
     def list_sessions(self) -> tuple[SessionRecord, ...]:
         """`GET /sessions` (a bare array)."""
-        data = self._collection("/sessions")
+        data = self._collection("/sessions", long=True)
         return self._parsed(
             lambda d: tuple(_parse_session(item) for item in d), data, "list of sessions"
         )

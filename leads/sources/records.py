@@ -276,6 +276,16 @@ class ExportStream:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SourceBudget:
+    """The upstream plan's request budget as last reported, for managers to see."""
+
+    limit: int
+    remaining: int
+    resets_in: int  # seconds
+    saving: bool  # reads with something to show wait for the reset instead of spending it
+
+
+@dataclass(frozen=True, kw_only=True)
 class SourceHealth:
     """The upstream is failing: what shows on screen is the last good data, marked stale."""
 

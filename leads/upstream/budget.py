@@ -36,6 +36,21 @@ class RateState:
         """The typed view of the shared state dict."""
         return cls(**{k: state.get(k) for k in cls.__dataclass_fields__})
 
+    def is_short(self, now: float) -> bool:
+        """Is the budget so low that a read with something to show should not spend it?
+
+        The last `reserve` requests before the reset are kept for changes people make and
+        for reads with nothing to show yet; a read that has data, however old, waits.
+        """
+        if self.remaining is None or self.reset_at is None or self.reset_at <= now:
+            return False
+        return self.remaining <= reserve(self.limit)
+
+
+def reserve(limit: int | None) -> int:
+    """Requests of each budget window kept back from reads that have data to show."""
+    return max(3, (limit or 0) // 6)
+
 
 class RateBudget:
     """The shared budget and health of one account, under `key` in `cache`."""

@@ -8,7 +8,10 @@ while MoltFlow cannot be reached. A failed fetch is remembered briefly in the sa
 
 One caller per read fetches (an atomic `add` of a lock). The others asking meanwhile
 answer with the entry when it has merely aged (the fetch in flight will renew it), and wait
-for the fetch when there is nothing of this version to show.
+for the fetch when there is nothing of this version to show. While the plan's budget is
+short (`RateState.is_short`), a read that has an aged entry answers with it instead of
+spending a request; the budget's last requests go to changes and to reads with nothing to
+show. A rate-limited or failed fetch also answers with the entry's data when it has some.
 
 A miss costs three round trips to Redis: look up (version, entry, budget state); take the
 lock and look again; store the entry and the budget and release the lock
@@ -18,7 +21,9 @@ lock and look again; store the entry and the budget and release the lock
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeGuard
 
 from django.core.cache import BaseCache
@@ -26,6 +31,7 @@ from django.core.cache import BaseCache
 from leads.deadline import Deadline
 from leads.shared_cache import Writes, add_and_get_many, write_many
 from leads.sources.errors import RateLimited, Unavailable
+from leads.upstream.budget import RateState
 
 # How long a read's last good answer is kept to show (marked stale) during an outage.
 LAST_GOOD_SECONDS = 24 * 60 * 60
@@ -37,6 +43,31 @@ POLL_SECONDS = 0.02
 # Called with the deadline, the budget state read with the entry, and the writes to batch
 # with the entry's (the budget's new state).
 Fetch = Callable[[Deadline, dict[str, Any], Writes], Any]
+
+
+# (fetched at, fresh until) of each read's data answered.
+Served = list[tuple[float, float]]
+_fetch_times: ContextVar[Served | None] = ContextVar("read_fetch_times", default=None)
+
+
+@contextmanager
+def served_fetch_times() -> Iterator[Served]:
+    """Collect (fetched at, fresh until) of each read answered inside (how old a page is)."""
+    times: Served = []
+    token = _fetch_times.set(times)
+    try:
+        yield times
+    finally:
+        _fetch_times.reset(token)
+
+
+def _served(entry: dict[str, Any]) -> Any:
+    """The entry's answer, noting when its data was fetched for `served_fetch_times`."""
+    answer = _answer(entry)
+    times, fetched_at = _fetch_times.get(), entry.get("fetched_at")
+    if times is not None and fetched_at is not None:
+        times.append((fetched_at, entry.get("fresh_for_until", entry["fresh_until"])))
+    return answer
 
 
 class SharedReads:
@@ -72,10 +103,13 @@ class SharedReads:
         params: dict[str, str],
         fetch: Fetch,
         timed_out: Callable[[], Unavailable],
+        *,
+        fresh_for: float | None = None,
     ) -> Any:
         """The cached answer to GET `path`, else `fetch`'s, shared with every process.
 
-        `timed_out` makes the error for a peer's fetch that outlived our deadline.
+        `timed_out` makes the error for a peer's fetch that outlived our deadline;
+        `fresh_for` replaces `cache_seconds` for this read.
         """
         request_id = json.dumps([path, sorted(params.items())])
         key = f"{self.prefix}:get:{hashlib.sha256(request_id.encode()).hexdigest()[:32]}"
@@ -85,7 +119,7 @@ class SharedReads:
         while True:
             version, entry, state = self._lookup(key)
             if self._fresh(entry, version):
-                return _answer(entry)
+                return _served(entry)
             # Take the lock and look again at once: the holder before us may have stored
             # the answer since we looked.
             locked, found = add_and_get_many(
@@ -96,15 +130,20 @@ class SharedReads:
                 try:
                     version, entry, state = self._found(found, key)
                     if self._fresh(entry, version):
-                        return _answer(entry)
-                    return self._fetch_into(key, version, entry, fetch, deadline, state, writes)
+                        return _served(entry)
+                    if self._current(entry, version) and RateState.of(state).is_short(self.clock()):
+                        return _served(entry)  # deferred: the budget is kept for changes
+                    fresh = self.cache_seconds if fresh_for is None else fresh_for
+                    return self._fetch_into(
+                        key, version, entry, fetch, deadline, state, writes, fresh
+                    )
                 finally:
                     write_many(self.cache, writes, [lock_key])
-            if entry and entry.get("version") == version and "data" in entry:
-                return entry["data"]  # aged, not outdated by a write: the peer renews it
+            if self._current(entry, version):
+                return _served(entry)  # aged, not outdated by a write: the peer renews it
             if deadline.remaining() <= 0:
                 # The peer's call outlived the deadline: it failed as ours would have.
-                return _answer(_failed(entry, version, timed_out(), self.clock()))
+                return _served(_failed(entry, version, timed_out(), self.clock()))
             self.sleep(POLL_SECONDS)
 
     def _keys(self, key: str) -> list[str]:
@@ -119,6 +158,10 @@ class SharedReads:
     ) -> tuple[str, dict[str, Any] | None, dict[str, Any]]:
         state = dict(found.get(self.state_key) or {})
         return found.get(self.version_key, "0"), found.get(key), state
+
+    def _current(self, entry: dict[str, Any] | None, version: str) -> TypeGuard[dict[str, Any]]:
+        """Has the entry data from this version (aged, maybe, but not outdated by a write)?"""
+        return entry is not None and entry.get("version") == version and "data" in entry
 
     def _fresh(self, entry: dict[str, Any] | None, version: str) -> TypeGuard[dict[str, Any]]:
         return (
@@ -136,6 +179,7 @@ class SharedReads:
         deadline: Deadline,
         state: dict[str, Any],
         writes: Writes,
+        fresh_seconds: float,
     ) -> Any:
         try:
             data = fetch(deadline, state, writes)
@@ -148,12 +192,18 @@ class SharedReads:
             failed = _failed(entry, version, error, self.clock())
             failed["fresh_until"] = self.clock() + min(FAILURE_SECONDS, self.cache_seconds)
             writes[key] = (failed, LAST_GOOD_SECONDS)
-            return _answer(failed)
+            return _served(failed)
         # The version read before the call: if a write bumps it meanwhile, this entry is
         # already stale and nobody will serve it as fresh.
-        fresh_until = self.clock() + self.cache_seconds
-        entry = {"version": version, "fresh_until": fresh_until, "data": data}
+        fresh_until = self.clock() + fresh_seconds
+        entry = {
+            "version": version,
+            "fresh_until": fresh_until,
+            "fetched_at": self.clock(),
+            "data": data,
+        }
         writes[key] = (entry, LAST_GOOD_SECONDS)
+        _served(entry)
         return data
 
 
@@ -172,6 +222,8 @@ def _failed(
     failed: dict[str, Any] = {"version": version, "fresh_until": now, "failure": failure}
     if entry is not None and "data" in entry:
         failed["data"] = entry["data"]
+        failed["fetched_at"] = entry.get("fetched_at")
+        failed["fresh_for_until"] = entry.get("fresh_until", now)
     return failed
 
 
@@ -180,10 +232,10 @@ def _answer(entry: dict[str, Any]) -> Any:
     failure = entry.get("failure")
     if failure is None:
         return entry["data"]
-    if failure["kind"] == "rate_limited":
-        raise RateLimited(failure["detail"], retry_after=failure.get("retry_after"))
     if "data" in entry:
         return entry["data"]
+    if failure["kind"] == "rate_limited":
+        raise RateLimited(failure["detail"], retry_after=failure.get("retry_after"))
     raise Unavailable(
         failure["detail"],
         since=failure.get("since"),
