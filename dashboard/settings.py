@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After auth and htmx: a person with a temporary password sees only the change page.
+    "leads.passwords.PasswordChangeMiddleware",
     "leads.middleware.ApiResponseMiddleware",
     # Signed-in and API answers carry full phone numbers: never cached (no-store).
     "leads.middleware.NoStoreMiddleware",

@@ -13,6 +13,7 @@ class LeadsConfig(AppConfig):
             auto_assign,  # noqa: F401  (connects the new-lead signal for automatic assignment)
             checks,  # noqa: F401  (registers the system checks)
             live,  # noqa: F401  (the sign-in and sign-out signals)
+            passwords,  # noqa: F401  (a temporary password is marked in the session at sign-in)
         )
         from leads.totals import settle_sqlite_totals
 

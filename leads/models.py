@@ -565,6 +565,27 @@ class LoginThrottle(models.Model):
         return f"{self.key[:12]}… {self.failures} failures"
 
 
+class PasswordChangeRequired(models.Model):
+    """A person whose password a manager set: they choose their own at their next sign-in.
+
+    The row goes when they do (`leads.passwords`).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="password_change_required",
+    )
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    set_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user} must change their password"
+
+
 # --- The million (issue 11): totals kept, not counted -------------------------------------
 
 

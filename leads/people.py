@@ -27,6 +27,17 @@ def active_managers() -> Any:
     )
 
 
+def check_may_change(by: Any, person: Any, *, own: str) -> None:
+    """Refuse `by` changing their own account here (`own` says why) and a superuser unless
+    `by` is one (`PersonChangeRefused`)."""
+    if person.pk == by.pk:
+        raise PersonChangeRefused(own)
+    if person.is_superuser and not by.is_superuser:
+        raise PersonChangeRefused(
+            f"{person.get_username()} is a superuser: only a superuser can change them."
+        )
+
+
 def change_person(by: Any, person: Any, *, role: str, is_active: bool) -> None:
     """Give `person` `role` and set whether they can sign in, as `by` asks.
 
@@ -35,12 +46,7 @@ def change_person(by: Any, person: Any, *, role: str, is_active: bool) -> None:
     """
     if role not in ROLES:
         raise ValueError(f"Unknown role: {role!r}")
-    if person.pk == by.pk:
-        raise PersonChangeRefused("You cannot change your own role or switch yourself off.")
-    if person.is_superuser and not by.is_superuser:
-        raise PersonChangeRefused(
-            f"{person.get_username()} is a superuser: only a superuser can change them."
-        )
+    check_may_change(by, person, own="You cannot change your own role or switch yourself off.")
     with transaction.atomic():
         # Lock every active account: concurrent changes are judged one after the other.
         list(

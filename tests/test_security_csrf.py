@@ -147,6 +147,10 @@ def form_data(name: str) -> dict[str, Any]:
         "wall-links": {"name": "Lobby 2", "rotate": "on"},
         "login": {"username": "target", "password": "pw"},
         "custom-groups": {"name": "Fresh"},
+        "user-password": {
+            "new_password1": "Temporary-Tulip-42",
+            "new_password2": "Temporary-Tulip-42",
+        },
         "custom-group-rename": {"name": "Renamed"},
         "second-look-decide": {"decision": "lead"},
         "follow-up": {"due_at": "2030-01-02T09:30"},

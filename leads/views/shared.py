@@ -1,4 +1,5 @@
-"""What several pages read from a request: the leads table's filtered set, and who may act on it.
+"""What several pages read from a request: the leads table's filtered set, who may act on
+it, and where to go afterwards.
 
 The table shows the set, bulk actions change it and exports download it: all three parse the
 same query string the same way, from here. Views import this module, never each other.
@@ -7,7 +8,10 @@ same query string the same way, from here. Views import this module, never each 
 from dataclasses import dataclass, replace
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, QueryDict
+from django.shortcuts import resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from leads.assignments import leads_with_notes_matching, owns_leads
 from leads.filters import OWNER_MINE, LeadFilter, TableState, lead_query, table_state
@@ -87,3 +91,13 @@ def plan_refusal(capabilities: Capabilities) -> str:
 def matching_total(counts: dict[Status, int], status: Status | None) -> int:
     """How many leads match: the counts per status ignore the status filter, so pick it."""
     return counts.get(status, 0) if status else sum(counts.values())
+
+
+def next_url(request: HttpRequest) -> str:
+    """Where to go afterwards: `next` when it is on this site, else the home page."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
