@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from leads.models import WallLink
 from leads.roles import MANAGER
+from leads.services import Actor, lead_bulk_change_status
 from tests.browser.conftest import HERE, open_tab
 from tests.factories import make_group, make_lead, make_set_aside
 from tests.people import person
@@ -49,12 +50,14 @@ def axe() -> Callable[[Page], list[str]]:
 
 @pytest.fixture
 def team() -> dict[str, object]:
-    """A store with something on every page: leads in every status, a second look, a wall."""
+    """A store with something on every page: leads in every status, a bulk change in the
+    activity, a second look, a wall."""
     group = make_group(name="Real Estate IL")
     leads = [
         make_lead(group, name=f"Lead {status}", status=status)
         for status in ("new", "contacted", "qualified", "converted", "lost")
     ]
+    lead_bulk_change_status([lead.id for lead in leads[:2]], "lost", Actor.system("test"))
     make_set_aside()
     _, token = WallLink.issue("Sales floor")
     return {"lead": leads[0], "token": token}
@@ -90,6 +93,8 @@ def test_the_page_has_no_serious_accessibility_violation(
 ) -> None:
     for tab in manager_tab(browser, live_server.url, VIEWPORTS[viewport]):
         tab.goto(PAGES[name].format(lead=team["lead"].id))
+        # What opens on demand is checked too: a card's moves, a bulk change's leads.
+        tab.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
         assert not (problems := axe(tab)), "\n".join(problems)
 
 
