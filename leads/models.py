@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
@@ -442,16 +442,32 @@ class LeadStatusChange(models.Model):
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL)
     actor_label = models.CharField(max_length=200, blank=True, default="")
     reason = models.CharField(max_length=500, blank=True, default="")
+    # A bulk change is one entry of the activity page: its rows share `batch`, and the first
+    # carries how many leads moved (`batch_size`); the others carry 0. A single change is 1.
+    batch = models.UUIDField(null=True, blank=True)
+    batch_size = models.PositiveIntegerField(default=1, db_default=1)
 
     class Meta:
         ordering = ["changed_at", "id"]
         indexes = [
             models.Index(fields=["lead", "changed_at"]),
             models.Index(fields=["-changed_at"]),
+            models.Index(
+                fields=["batch", "id"], condition=Q(batch__isnull=False), name="status_change_batch"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.from_status} → {self.to_status}"
+
+    @property
+    def actor_name(self) -> str:
+        """Who made it, in a word: the label it was made under, the person, or the kind."""
+        if self.actor_label:
+            return self.actor_label
+        if self.user is not None:
+            return self.user.get_username()
+        return self.get_actor_kind_display()
 
 
 class SeenGroup(models.Model):

@@ -1,5 +1,6 @@
 """`/activity/`: the team's recent status changes, filtered, paged and escaped."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from django.utils import timezone
 from leads import services
 from leads.models import LeadStatusChange
 from leads.roles import VIEWER, set_user_role
+from leads.views.activity import BATCH_SHOWN
 from tests.factories import make_api_key, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +92,37 @@ def test_everything_people_wrote_is_escaped(viewer) -> None:
     body = viewer.get(URL).text
     assert "<script>alert(1)" not in body and "<img src=x" not in body and "<b>eve</b>" not in body
     assert "&lt;img src=x onerror=alert(1)&gt;" in body
+
+
+def test_a_bulk_change_is_one_entry_that_opens_on_the_leads_it_moved(viewer) -> None:
+    leads = [make_lead(name=f"Bulk {n:02d}") for n in range(BATCH_SHOWN + 5)]
+    single = make_lead(name="Single Sam")
+    services.lead_change_status(single.id, "lost", user_actor("omer"))
+    services.lead_bulk_change_status([lead.id for lead in leads], "contacted", user_actor("dana"))
+
+    body = viewer.get(URL).text
+    assert "2 changes" in body
+    assert body.count('class="activity__bulk"') == 1
+    assert re.search(r"<summary><span dir=\"auto\">dana</span> moved 25 leads to\s*<span", body)
+    listed = re.findall(r">(Bulk \d\d)</a>", body)
+    assert listed == [f"Bulk {n:02d}" for n in range(BATCH_SHOWN)]
+    assert ">Single Sam</a>" in body
+
+    batch = LeadStatusChange.objects.get(batch_size=25).batch
+    assert f'href="{URL}?batch={batch}">All 25 leads of this change</a>' in body
+    every = viewer.get(URL, {"batch": str(batch)}).text
+    assert "25 changes" in every and "Single Sam" not in every
+    assert len(re.findall(r">(Bulk \d\d)</a>", every)) == 25
+
+
+def test_the_activity_page_reads_a_fixed_number_of_queries_whatever_the_bulk_entries(
+    viewer, django_assert_max_num_queries
+) -> None:
+    for n in range(4):
+        leads = [make_lead(name=f"Batch {n} lead {m}") for m in range(3)]
+        services.lead_bulk_change_status(
+            [lead.id for lead in leads], "contacted", user_actor("dana")
+        )
+    with django_assert_max_num_queries(12):
+        body = viewer.get(URL).text
+    assert body.count('class="activity__bulk"') == 4

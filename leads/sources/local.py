@@ -182,21 +182,13 @@ def lead_record(lead: Lead) -> LeadRecord:
     )
 
 
-def _actor_label(change: LeadStatusChange) -> str:
-    if change.actor_label:
-        return change.actor_label
-    if change.user is not None:
-        return change.user.get_username()
-    return change.get_actor_kind_display()
-
-
 def _history_record(change: LeadStatusChange) -> StatusChangeRecord:
     return StatusChangeRecord(
         from_status=Status(change.from_status),
         to_status=Status(change.to_status),
         changed_at=change.changed_at,
         actor_kind=change.actor_kind,
-        actor_label=_actor_label(change),
+        actor_label=change.actor_name,
         reason=change.reason,
     )
 
@@ -384,7 +376,7 @@ class LocalSource:
                 stale.current,
                 stale.target,
                 stale.expected,
-                changed_by=_actor_label(last) if last else None,
+                changed_by=last.actor_name if last else None,
                 changed_at=last.changed_at if last else None,
             ) from None
         except PipelineInvalidTransition as refused:

@@ -5,6 +5,9 @@ through this deployment: people, API keys, webhooks, imports, the MoltFlow sync 
 system. (With `LEADS_SOURCE=moltflow`, changes made directly in MoltFlow by other clients
 appear only once the sync or a webhook has mirrored them.) Above it, the leads whose MoltFlow
 status the sync would not copy (`SyncConflict`), until a person settles them.
+
+A bulk change is one entry ("dana moved 1,246 leads to contacted") that opens on the first
+few leads it moved; `?batch=<id>` lists all of them, paged like the rest.
 """
 
 from datetime import datetime, time, timedelta
@@ -13,7 +16,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -28,6 +32,8 @@ REGIONS = ("activity-results",)
 PAGE_SIZE = 50
 # Sync conflicts wait for a person; the newest are listed above the history.
 CONFLICTS_SHOWN = 20
+# The leads a bulk entry lists when opened; the rest are a link away (`?batch=`).
+BATCH_SHOWN = 20
 
 
 class ActivityFilter(forms.Form):
@@ -49,6 +55,7 @@ class ActivityFilter(forms.Form):
     date_to = forms.DateField(
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    batch = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
 
 def _start_of(day: Any) -> datetime:
@@ -60,8 +67,12 @@ def _changes(form: ActivityFilter) -> QuerySet[LeadStatusChange]:
         "lead__source_group", "user", "api_key"
     ).order_by("-changed_at", "-id")
     if not form.is_valid():
-        return changes
+        return changes.filter(batch_size__gt=0)
     data = form.cleaned_data
+    # One entry per bulk change (its first row), unless the page lists one bulk change.
+    changes = (
+        changes.filter(batch=data["batch"]) if data["batch"] else changes.filter(batch_size__gt=0)
+    )
     if data["kind"]:
         changes = changes.filter(actor_kind=data["kind"])
     if data["user"]:
@@ -78,6 +89,23 @@ def _changes(form: ActivityFilter) -> QuerySet[LeadStatusChange]:
     return changes
 
 
+def _batch_members(batches: list[Any]) -> dict[Any, list[LeadStatusChange]]:
+    """The first `BATCH_SHOWN` changes of each bulk change, in one query for the page."""
+    members: dict[Any, list[LeadStatusChange]] = {batch: [] for batch in batches}
+    if batches:
+        first = Window(RowNumber(), partition_by=F("batch"), order_by=F("id").asc())
+        rows = (
+            LeadStatusChange.objects.filter(batch__in=batches)
+            .annotate(position=first)
+            .filter(position__lte=BATCH_SHOWN)
+            .select_related("lead")
+            .order_by("batch", "position")
+        )
+        for change in rows:
+            members[change.batch].append(change)
+    return members
+
+
 @require_GET
 @role_required(VIEWER)
 def activity_page(request: HttpRequest) -> HttpResponse:
@@ -86,7 +114,11 @@ def activity_page(request: HttpRequest) -> HttpResponse:
     page = Paginator(_changes(form), PAGE_SIZE).get_page(request.GET.get("page"))
     # Who owns each lead now (kept beside the leads): one query for the page.
     owners = owners_of(change.lead_id for change in page)
-    rows = [(change, owners.get(change.lead_id)) for change in page]
+    # A bulk entry opens on its leads; a page of one bulk change lists them as rows instead.
+    one_batch = form.is_valid() and form.cleaned_data["batch"]
+    heads = [] if one_batch else [change.batch for change in page if change.batch_size > 1]
+    moved = _batch_members(heads)
+    rows = [(change, owners.get(change.lead_id), moved.get(change.batch, ())) for change in page]
     conflicts = SyncConflict.objects.select_related("lead").order_by("-last_seen_at", "-id")
     context = {
         "form": form,

@@ -22,14 +22,30 @@
   function allowedOf(card) { return (card.dataset.allowed || "").split(" ").filter(Boolean); }
   function columnOf(node) { return node && node.closest ? node.closest(".board-column") : null; }
 
-  function say(text, kind) {
+  // The toast region announces it; with a card, the words also sit on that card, where the
+  // person is looking (hidden from screen readers, which already heard the toast).
+  function say(text, kind, card) {
     var box = document.getElementById("messages");
-    if (!box) return;
-    var line = document.createElement("p");
-    line.className = "message message--" + kind;
-    line.textContent = text;
-    box.replaceChildren(line);
+    if (box) {
+      var line = document.createElement("p");
+      line.className = "message message--" + kind;
+      line.textContent = text;
+      box.replaceChildren(line);
+    }
+    document.querySelectorAll(".card__note").forEach(function (note) { note.remove(); });
+    if (!card) return;
+    var note = document.createElement("p");
+    note.className = "card__note message--" + kind;
+    note.setAttribute("aria-hidden", "true");
+    note.textContent = text;
+    card.appendChild(note);
   }
+  function cardOf(leadId) { return document.getElementById("card-" + leadId); }
+  // A move the server refused: the columns are redrawn first, then the card gets the words.
+  var refusedNote = null;
+  document.addEventListener("lead-move-refused", function (event) {
+    refusedNote = event.detail;
+  });
 
   function refusal(from, to) {
     var data = document.getElementById("board-refusals");
@@ -107,7 +123,7 @@
     if (!card || pending) return;
     if (!allowedOf(card).length) {
       event.preventDefault();
-      say(finalRefusal(card.dataset.status), "error");
+      say(finalRefusal(card.dataset.status), "error", card);
       return;
     }
     drag = { card: card, from: card.dataset.status, allowed: allowedOf(card), over: null };
@@ -165,7 +181,7 @@
     var from = drag.from;
     // Let go over a column the card may not enter: say why, in the server's words.
     if (over && over.dataset.status !== from && !mayEnter(over)) {
-      say(refusal(from, over.dataset.status), "error");
+      say(refusal(from, over.dataset.status), "error", drag.card);
     }
     endDrag();
     flushRefresh();
@@ -259,6 +275,10 @@
     enhance();
     // The columns were redrawn by the server: the pending card is gone, the truth is shown.
     if (pending && !pending.card.isConnected) pending = null;
+    if (refusedNote && cardOf(refusedNote.id)) {
+      say(refusedNote.reason, "error", cardOf(refusedNote.id));
+      refusedNote = null;
+    }
     if (focusLead) {
       var link = document.getElementById("card-link-" + focusLead);
       if (link && !pending) {

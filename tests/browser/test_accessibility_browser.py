@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from leads.models import WallLink
+from leads.models import CustomGroup, WallLink
 from leads.roles import MANAGER
+from leads.services import Actor, lead_bulk_change_status
 from tests.browser.conftest import HERE, open_tab
 from tests.factories import make_group, make_lead, make_set_aside
 from tests.people import person
@@ -49,15 +50,19 @@ def axe() -> Callable[[Page], list[str]]:
 
 @pytest.fixture
 def team() -> dict[str, object]:
-    """A store with something on every page: leads in every status, a second look, a wall."""
+    """A store with something on every page: leads in every status, a bulk change in the
+    activity, a second look, a wall."""
     group = make_group(name="Real Estate IL")
     leads = [
         make_lead(group, name=f"Lead {status}", status=status)
         for status in ("new", "contacted", "qualified", "converted", "lost")
     ]
+    lead_bulk_change_status([lead.id for lead in leads[:2]], "lost", Actor.system("test"))
     make_set_aside()
     _, token = WallLink.issue("Sales floor")
-    return {"lead": leads[0], "token": token}
+    buyers = CustomGroup.objects.create(name="Hot buyers")
+    buyers.members.create(phone=leads[0].contact_phone, name="Lead new")
+    return {"lead": leads[0], "token": token, "group": buyers}
 
 
 PAGES = {
@@ -74,6 +79,9 @@ PAGES = {
     "wall-links": "/settings/wall/",
     "templates": "/settings/templates/",
     "auto-assign": "/settings/auto-assign/",
+    "custom-groups": "/custom-groups/",
+    "custom-group": "/custom-groups/{group}/",
+    "password": "/account/password/",
 }
 
 
@@ -89,7 +97,9 @@ def test_the_page_has_no_serious_accessibility_violation(
     browser: Browser, live_server, team, axe, name: str, viewport: str
 ) -> None:
     for tab in manager_tab(browser, live_server.url, VIEWPORTS[viewport]):
-        tab.goto(PAGES[name].format(lead=team["lead"].id))
+        tab.goto(PAGES[name].format(lead=team["lead"].id, group=team["group"].id))
+        # What opens on demand is checked too: a card's moves, a bulk change's leads.
+        tab.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
         assert not (problems := axe(tab)), "\n".join(problems)
 
 
@@ -124,6 +134,8 @@ def test_every_page_in_the_navigation_is_checked(client) -> None:
     """A page added to the navigation must be added to PAGES too."""
     client.force_login(person("mona", MANAGER, "Mona"))
     html = client.get("/leads/").content.decode()
-    linked = set(re.findall(r'href="(/(?:leads|settings|activity)[^"?#]*)"', html))
+    linked = set(
+        re.findall(r'href="(/(?:leads|settings|activity|custom-groups|account)[^"?#]*)"', html)
+    )
     checked = {path for path in PAGES.values() if "{" not in path}
     assert linked - checked - {"/leads/export/csv/"} == set(), linked - checked

@@ -51,3 +51,21 @@ def test_dragging_a_converted_card_says_it_is_final(page: Page) -> None:
     expect(page.locator("#messages")).to_contain_text("Not moved: converted is final.")
     expect(page.locator(f"#column-converted #card-{done.id}")).to_be_visible()
     assert Lead.objects.get(pk=done.pk).lead_status == "converted"
+
+
+def test_a_refused_move_is_explained_on_the_card_itself(page: Page) -> None:
+    done = make_lead(status="converted", name="Closed Deal")
+    stale = make_lead(name="Moved Meanwhile")
+    page.goto(BOARD)
+    page.locator(f"#card-{done.id} .card__age").drag_to(page.locator("#column-new .cards"))
+    final = page.locator(f"#card-{done.id} .card__note")
+    expect(final).to_have_text("Not moved: converted is final.")
+
+    # Someone else qualified it; this screen still shows it new and tries to contact it.
+    Lead.objects.filter(pk=stale.pk).update(lead_status="qualified")
+    card = page.locator(f"#card-{stale.id}")
+    card.locator("summary", has_text="Move").click()
+    card.get_by_role("button", name="Contacted", exact=True).click()
+    note = page.locator(f"#column-qualified #card-{stale.id} .card__note")
+    expect(note).to_contain_text("Not moved: it was moved to qualified")
+    expect(final).to_have_count(0)  # one note at a time: the latest

@@ -97,3 +97,16 @@ def test_on_a_phone_the_panel_is_a_full_screen_sheet_where_the_person_is(
         box = in_viewport(tab, "#lead-panel")
         assert box["inside"] and box["top"] == 0 and box["left"] == 0
         assert box["width"] == 390 and box["height"] == 844
+
+
+def test_reloading_or_sharing_an_open_panels_address_shows_the_whole_lead_page(page: Page) -> None:
+    leads = many_leads(3)
+    page.goto(TABLE)
+    page.locator(f"#lead-{leads[1].id} a.lead-link").click()
+    expect(page).to_have_url(re.compile(rf"/leads/{leads[1].id}/$"))
+    for load in (page.reload, lambda: page.goto(f"/leads/{leads[1].id}/")):
+        load()
+        expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        expect(page.locator("#lead-panel h2")).to_have_text(leads[1].contact_name)
+        expect(page.get_by_role("link", name="← All leads")).to_be_visible()

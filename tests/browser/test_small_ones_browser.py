@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from leads.services import Actor, lead_change_status
+from leads.services import Actor, lead_bulk_change_status, lead_change_status
 from tests.browser.conftest import open_tab
 from tests.factories import make_lead
 
@@ -61,3 +61,21 @@ def test_every_page_shows_a_moment_one_way_with_the_exact_time_on_hover(page) ->
     changed = page.locator("table.activity tbody time").first
     expect(changed).to_have_text(re.compile(r"^\d+ s ago$"))
     expect(changed).to_have_attribute("title", exact)
+
+
+def test_a_bulk_change_is_one_activity_line_that_opens_on_its_leads(page, rep) -> None:
+    leads = [make_lead(name=f"Bulk lead {n}") for n in range(3)]
+    lead_bulk_change_status(
+        [lead.id for lead in leads], "contacted", Actor(kind="user", user_id=rep.pk)
+    )
+    page.goto("/activity/")
+    entry = page.locator("tr.activity__bulk")
+    expect(entry).to_have_count(1)
+    expect(entry.locator("summary")).to_have_text(
+        re.compile(r"^dana moved 3 leads to\s+Contacted$")
+    )
+    expect(entry.get_by_role("link", name="Bulk lead 0")).to_be_hidden()
+    entry.locator("summary").focus()
+    page.keyboard.press("Enter")
+    for lead in leads:
+        expect(entry.get_by_role("link", name=lead.contact_name)).to_be_visible()
