@@ -157,9 +157,10 @@ def test_an_import_costs_statements_per_chunk_not_per_message(
     assert Lead.objects.get(source_group=large).message_count == 50
     # Five times the messages cost a fixed number more per extra chunk, not per message: the
     # group's keywords, the ids already stored, the INSERT in its savepoint, the senders'
-    # leads, the counts' UPDATE, and the chunk's own savepoint inside the test's transaction.
+    # leads, the counts' UPDATE, the batch's savepoint, and the import's chunk transaction
+    # (which commits a job's progress with its chunk) as one more savepoint in the test's.
     per_chunk = (statements_large - statements_small) / 8
-    assert per_chunk <= 9, (statements_small, statements_large)
+    assert per_chunk <= 11, (statements_small, statements_large)
     assert statements_large < 200 / 2
 
 
