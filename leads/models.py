@@ -153,7 +153,11 @@ class GroupMessage(models.Model):
 
 class Lead(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    source_group = models.ForeignKey(MonitoredGroup, on_delete=models.CASCADE, related_name="leads")
+    # No index of its own: `lead_group_newest` and the one-lead-per-contact constraint both
+    # start with it, and every index is one more write for each lead a bulk move changes.
+    source_group = models.ForeignKey(
+        MonitoredGroup, on_delete=models.CASCADE, related_name="leads", db_index=False
+    )
     # The WhatsApp id of the contact: `<digits>@c.us`, or `<digits>@lid` when the number is hidden.
     contact_jid = models.CharField(max_length=100)
     contact_phone = models.CharField(max_length=20, null=True, blank=True)

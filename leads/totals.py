@@ -11,7 +11,6 @@ import uuid
 from django.db import connection, connections, transaction
 from django.db.models import Count, Sum
 
-from leads import group_sort_sql
 from leads.models import Lead, LeadTotal
 from leads.pipeline import STATUSES, Status
 from leads.totals_sql import SQLITE_INSTALL, SQLITE_UNINSTALL
@@ -95,20 +94,10 @@ def settle_sqlite_totals(using: str = "default", **_signal: object) -> bool:
         return False
     with database.cursor() as cursor:
         cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        present = {name for (name,) in cursor.fetchall()}
-        missing = not present.issuperset(SQLITE_TRIGGERS)
+        missing = not {name for (name,) in cursor.fetchall()}.issuperset(SQLITE_TRIGGERS)
         if missing:
             with transaction.atomic(using=using):
                 for statement in SQLITE_UNINSTALL + SQLITE_INSTALL:
                     cursor.execute(statement)
-        # The group sort's copy of group names (migration 0020 on) goes with the same rebuilds.
-        table = database.introspection.get_table_description(cursor, "leads_lead")
-        columns = {column.name for column in table}
-        if "group_sort_name" in columns and not present.issuperset(group_sort_sql.SQLITE_TRIGGERS):
-            missing = True
-            with transaction.atomic(using=using):
-                for statement in group_sort_sql.SQLITE_UNINSTALL + group_sort_sql.SQLITE_INSTALL:
-                    cursor.execute(statement)
-                cursor.execute(group_sort_sql.BACKFILL)
     reconcile_totals()
     return missing

@@ -45,3 +45,29 @@ def test_a_page_in_this_order_is_read_from_an_index(sort: str, status: str | Non
     # An Incremental Sort only orders ties of an index's order (the id tie-break): fine.
     nodes = [line.strip().removeprefix("->").strip() for line in plan.splitlines()]
     assert not [node for node in nodes if node.startswith("Sort  (")], plan
+
+
+def test_no_index_on_leads_is_the_leading_part_of_another() -> None:
+    # Each index is one more write for every lead a bulk move changes (the status is indexed,
+    # so no such update is HOT): one that another index starts with only costs.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexrelid::regclass::text, indisunique, "
+            "array(SELECT pg_get_indexdef(indexrelid, k, true) "
+            "FROM generate_series(1, indnkeyatts) AS k) "
+            "FROM pg_index WHERE indrelid = 'leads_lead'::regclass AND indpred IS NULL "
+            "AND (SELECT amname FROM pg_am JOIN pg_class ON relam = pg_am.oid "
+            "WHERE pg_class.oid = indexrelid) = 'btree'"
+        )
+        rows = cursor.fetchall()
+    indexes = {name: columns for name, _, columns in rows}
+    unique = {name for name, is_unique, _ in rows if is_unique}  # they constrain: never spare
+
+    redundant = {
+        name: other
+        for name, columns in indexes.items()
+        if name not in unique
+        for other, longer in indexes.items()
+        if name != other and len(columns) < len(longer) and longer[: len(columns)] == columns
+    }
+    assert redundant == {}, redundant

@@ -75,10 +75,15 @@ _ORDERINGS: dict[str, tuple[Any, ...]] = {
     "-status": (PIPELINE_ORDER.desc(), *NEWEST_FIRST),
     "-score": ("-lead_score", *NEWEST_FIRST),
     "score": ("lead_score", *NEWEST_FIRST),
-    # The lead's own copy of its group's lower-cased name (kept by triggers), indexed both
-    # ways: ordering by the joined group's name sorted every lead.
+    # The lead's own copy of its group's lower-cased name (kept by PostgreSQL triggers),
+    # indexed both ways: ordering by the joined group's name sorted every lead.
     "group_name": ("group_sort_name", *NEWEST_FIRST),
     "-group_name": ("-group_sort_name", *NEWEST_FIRST),
+}
+# SQLite keeps no copy (see leads.group_sort_sql): its group sorts join the group.
+_SQLITE_ORDERINGS: dict[str, tuple[Any, ...]] = {
+    "group_name": (Lower("source_group__name").asc(), *NEWEST_FIRST),
+    "-group_name": (Lower("source_group__name").desc(), *NEWEST_FIRST),
 }
 MAX_PAGE_SIZE = 500
 
@@ -251,6 +256,8 @@ class LocalSource:
         )
 
     def _ordering(self, sort: str) -> tuple[Any, ...]:
+        if connection.vendor == "sqlite" and sort in _SQLITE_ORDERINGS:
+            return _SQLITE_ORDERINGS[sort]
         try:
             return _ORDERINGS[sort]
         except KeyError:

@@ -74,7 +74,7 @@ def pages(client: Client) -> dict[str, Callable[[], Any]]:
 
 def _deep_page() -> dict[str, str]:
     """The query of the Next link that reaches 95% of the way down the newest-first table
-    (page 1,900 of 2,000 at 1M): the page after that row, by keyset."""
+    (page 19,001 of 20,000 at 1M): the page after that row, by keyset."""
     depth = Lead.objects.count() * 95 // 100
     cursor = Lead.objects.order_by(*NEWEST_FIRST).values_list("id", flat=True)[depth - 1]
     return {"page": str(depth // DEFAULT_PAGE_SIZE + 1), "after": str(cursor)}
