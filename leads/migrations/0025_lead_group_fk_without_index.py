@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0020_group_sort_name'),
+        ("leads", "0024_status_change_batches"),
     ]
 
     operations = [
