@@ -87,8 +87,10 @@ class PasswordChangeMiddleware:
         self.open_paths: frozenset[str] | None = None
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        # The path first: reading the session would make the wall's and the API's answers
+        # vary by cookie (and cost the live lane a session read).
         session = getattr(request, "session", None)
-        if session is None or not session.get(SESSION_FLAG) or self._open(request.path):
+        if self._open(request.path) or session is None or not session.get(SESSION_FLAG):
             return self.get_response(request)
         if not request.user.is_authenticated:
             # A session another device's password change ended: Django signs it out here.
