@@ -402,6 +402,7 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[list[str], dict[str, str]]]:
             server.wait(timeout=10)
 
 
+@pytest.mark.timeout(240)  # a migration and two servers in other processes, as in tests/browser
 def test_a_change_from_one_process_reaches_screens_on_two_others(two_servers) -> None:
     urls, env = two_servers
     link_token = secrets.token_urlsafe(24)

@@ -20,6 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+# Each test migrates a database and starts a server in other processes, as the browser tests
+# do: on a busy 2-core machine that outlasts the suite's 60 s, so they get the browser's 240 s.
+pytestmark = pytest.mark.timeout(240)
+
+
 @pytest.fixture(scope="module")
 def server_env(tmp_path_factory) -> dict[str, str]:
     database = tmp_path_factory.mktemp("logs") / "db.sqlite3"
