@@ -369,7 +369,11 @@ class PageGate:
         if slots is None:
             return call()
         with slots:
-            return call()
+            response = call()
+        if not response.streaming and not connection.in_atomic_block:
+            # Of the many threads, those not running a page keep no idle connection either.
+            connection.close()
+        return response
 
 
 PAGES = PageGate()

@@ -256,6 +256,23 @@ def test_pages_past_the_gate_wait_for_a_free_slot() -> None:
     assert order == ["first", "second"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_page_past_the_gate_leaves_no_idle_connection() -> None:
+    if connection.settings_dict["NAME"] == ":memory:" or "mode=memory" in str(
+        connection.settings_dict["NAME"]
+    ):
+        pytest.skip("Django never closes an in-memory SQLite database")
+    gate = PageGate()
+    gate.limit(4)
+
+    def page() -> HttpResponse:
+        User.objects.exists()  # a page that read the database
+        return HttpResponse()
+
+    gate.run(page)
+    assert connection.connection is None
+
+
 def test_a_held_poll_costs_no_statement(rep_client: Client, settings) -> None:
     settings.LIVE_TOKEN_MAX_AGE_MS = 60_000
     state = first_poll(rep_client)
