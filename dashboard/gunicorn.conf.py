@@ -12,6 +12,9 @@ logger_class = "dashboard.gunicorn_logging.RedactingLogger"
 
 
 def post_worker_init(worker: Any) -> None:
-    from leads.live_lane import MEMORY, hold_limit_for
+    from leads.live_lane import MEMORY, PAGES, hold_limit_for
 
-    MEMORY.hold_limit = hold_limit_for(worker.cfg.threads)
+    threads = worker.cfg.threads
+    MEMORY.hold_limit = hold_limit_for(threads)
+    if MEMORY.hold_limit:
+        PAGES.limit(max(1, threads - MEMORY.hold_limit))

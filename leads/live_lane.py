@@ -21,7 +21,9 @@ re-read interval. One watcher thread per process re-reads while anyone waits; th
 requests only wait on a condition. A held poll occupies a server thread, so a process holds
 at most `hold_limit` (under gunicorn: all its threads but `HOLD_RESERVE`, see
 dashboard/gunicorn.conf.py; none elsewhere unless `LIVE_HOLD_MAX` says) and answers the
-rest at once: the screen then polls at its ordinary pace.
+rest at once: the screen then polls at its ordinary pace. The other threads run pages; no
+more than those may run at once (`PAGES`), so the database sees no more connections than
+before the holds.
 
 Anything the lane cannot answer — no ticket, a bad, expired or pre-epoch one, a wall ticket
 for another link — goes on to the Django view, which checks access as before (401 for an
@@ -349,6 +351,36 @@ def token_answer(request: HttpRequest, token: LiveToken) -> HttpResponse:
     )
 
 
+class PageGate:
+    """How many requests of this process may go past the lane at once (None: no limit).
+
+    With many threads for held polls, a burst of page requests (a hundred screens opening,
+    or re-reading after a change) could otherwise open a database connection on every
+    thread; past the gate they queue instead, holding no connection, as they did on a few
+    threads before.
+    """
+
+    def __init__(self) -> None:
+        self._slots: threading.BoundedSemaphore | None = None
+
+    def limit(self, slots: int | None) -> None:
+        self._slots = threading.BoundedSemaphore(slots) if slots else None
+
+    def run(self, call: Callable[[], HttpResponseBase]) -> HttpResponseBase:
+        slots = self._slots
+        if slots is None:
+            return call()
+        with slots:
+            response = call()
+        if not response.streaming and not connection.in_atomic_block:
+            # Of the many threads, those not running a page keep no idle connection either.
+            connection.close()
+        return response
+
+
+PAGES = PageGate()
+
+
 class LiveLaneMiddleware:
     """First in MIDDLEWARE: answer ticketed polls before any other middleware runs."""
 
@@ -364,4 +396,4 @@ class LiveLaneMiddleware:
         if response is not None:
             return response
         request.live_started = started  # type: ignore[attr-defined]  # dates its tickets
-        return self.get_response(request)
+        return PAGES.run(lambda: self.get_response(request))

@@ -36,6 +36,7 @@ from leads.live_lane import (
     MEMORY,
     TICKET_HEADER,
     LiveLaneMiddleware,
+    PageGate,
     TokenMemory,
     hold_limit_for,
     issue_ticket,
@@ -230,6 +231,48 @@ def test_a_process_holds_on_all_its_threads_but_a_few_unless_told(settings) -> N
         assert MEMORY.hold_limit == 7
     finally:
         MEMORY.hold_limit = 0
+
+
+def test_pages_past_the_gate_wait_for_a_free_slot() -> None:
+    gate, inside, release = PageGate(), threading.Event(), threading.Event()
+    gate.limit(1)
+    order: list[str] = []
+
+    def first() -> HttpResponse:
+        inside.set()
+        release.wait(timeout=30)
+        order.append("first")
+        return HttpResponse()
+
+    def second() -> HttpResponse:
+        order.append("second")
+        return HttpResponse()
+
+    with ThreadPoolExecutor(2) as pool:
+        running = pool.submit(gate.run, first)
+        inside.wait(timeout=30)
+        waiting = pool.submit(gate.run, second)
+        assert not waiting.done()  # the one slot is taken
+        release.set()
+        running.result(timeout=30), waiting.result(timeout=30)
+    assert order == ["first", "second"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_past_the_gate_leaves_no_idle_connection() -> None:
+    if connection.settings_dict["NAME"] == ":memory:" or "mode=memory" in str(
+        connection.settings_dict["NAME"]
+    ):
+        pytest.skip("Django never closes an in-memory SQLite database")
+    gate = PageGate()
+    gate.limit(4)
+
+    def page() -> HttpResponse:
+        User.objects.exists()  # a page that read the database
+        return HttpResponse()
+
+    gate.run(page)
+    assert connection.connection is None
 
 
 def test_a_held_poll_costs_no_statement(rep_client: Client, settings) -> None:

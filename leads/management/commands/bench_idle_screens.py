@@ -1,7 +1,7 @@
 """What open screens cost the server while nothing happens: CPU seconds and memory.
 
 Starts the dashboard as separate server processes — gunicorn as `bash dev.sh prod` runs it
-(3 workers × 40 threads, without the access log), or `--server django` for Django's threaded
+(3 workers × 40 threads, its config and access log), or `--server django` for Django's threaded
 server — against a throwaway, migrated database with production settings, signs in once,
 then simulates N open screens, each polling `/live/events` as static/js/live.js does (a
 signed-in session and its live ticket, a keep-alive connection, 204 when unchanged): asking
@@ -337,12 +337,14 @@ class IdleScreensBench:
             gunicorn = Path(sys.executable).parent / "gunicorn"
             if not gunicorn.exists():
                 raise CommandError("gunicorn is not installed here; use --server django.")
-            # As `bash dev.sh prod` runs it, minus the access log (one line per poll would be
-            # most of what is measured). Keep-alive outlasts the poll interval, as a browser's
-            # connection to a proxy does.
+            # As `bash dev.sh prod` runs it (its config: held polls, the page gate, the access
+            # log). Keep-alive outlasts the poll interval, as a browser's connection to a
+            # proxy does.
             return [
                 str(gunicorn),
                 "dashboard.wsgi",
+                "--config",
+                str(Path(settings.BASE_DIR) / "dashboard" / "gunicorn.conf.py"),
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
@@ -406,7 +408,8 @@ class IdleScreensBench:
         )
         # Every screen opens and the workers warm up (imports, URL resolver, first queries)
         # before the window opens: the steady cost of idle screens is what is measured.
-        warmup = max(interval * 2, 3.0)
+        # (Each screen's first poll goes through the session view: give a hundred of them time.)
+        warmup = max(interval * 2, 3.0, screens * 0.1)
         samples: list[tuple[float, float, float]] = []
 
         def sample() -> None:
