@@ -186,24 +186,31 @@ def lead_bulk_change_status(
 
 
 # Lock the leads, move the ones whose status may go to the target, write their history from
-# what the UPDATE returned, and answer every lead's status before the move: one statement.
+# what the UPDATE returned (in the order the ids were given), and answer every lead's status
+# before the move: one statement.
+# The time is the clock's once the lead is locked (not the request's start): a single move
+# that committed while this one waited for the lock stays before it in the history.
 # A move of several leads is one entry on the activity page ("Dana moved 1,246 leads to
 # contacted"): its rows share `batch`, the first carries the count, the others 0.
 _BULK_MOVE_SQL = """
     WITH locked AS (
-        SELECT id, lead_status FROM leads_lead WHERE id = ANY(%(ids)s::uuid[]) FOR UPDATE
+        SELECT lead.id, lead.lead_status, given.position
+        FROM leads_lead AS lead
+        JOIN unnest(%(ids)s::uuid[]) WITH ORDINALITY AS given(id, position) ON given.id = lead.id
+        FOR UPDATE OF lead
     ), moved AS (
-        UPDATE leads_lead AS lead SET lead_status = %(target)s, updated_at = %(now)s
+        UPDATE leads_lead AS lead SET lead_status = %(target)s, updated_at = clock_timestamp()
         FROM locked WHERE lead.id = locked.id AND locked.lead_status = ANY(%(sources)s)
-        RETURNING lead.id, locked.lead_status AS from_status
+        RETURNING lead.id, locked.lead_status AS from_status, lead.updated_at AS changed_at,
+            locked.position
     ), history AS (
         INSERT INTO leads_leadstatuschange (lead_id, from_status, to_status, changed_at,
             actor_kind, user_id, api_key_id, actor_label, reason, batch, batch_size)
-        SELECT id, from_status, %(target)s, %(now)s,
+        SELECT id, from_status, %(target)s, changed_at,
             %(actor_kind)s, %(user_id)s, %(api_key_id)s, %(actor_label)s, %(reason)s,
             CASE WHEN count(*) OVER () > 1 THEN %(batch)s::uuid END,
-            CASE WHEN row_number() OVER () = 1 THEN count(*) OVER () ELSE 0 END
-        FROM moved
+            CASE WHEN row_number() OVER (ORDER BY position) = 1 THEN count(*) OVER () ELSE 0 END
+        FROM moved ORDER BY position
     )
     SELECT locked.id, locked.lead_status, moved.id IS NOT NULL
     FROM locked LEFT JOIN moved ON moved.id = locked.id
@@ -225,7 +232,6 @@ def _move_in_one_statement(
                 "ids": ids,
                 "sources": sources,
                 "target": target,
-                "now": now,
                 "actor_kind": history.actor_kind,
                 "user_id": history.user_id,
                 "api_key_id": history.api_key_id,
@@ -247,7 +253,10 @@ def _move_in_three(
     """SQLite (one writer at a time): read the statuses, one UPDATE, one INSERT of history."""
     rows = Lead.objects.filter(pk__in=ids).values_list("id", "lead_status")
     current_by_id = {str(lead_id): status for lead_id, status in rows}
-    movable = {lead_id: s for lead_id, s in current_by_id.items() if s in sources}
+    # In the order given (the table's), as the history lists them.
+    movable = {
+        lead_id: current_by_id[lead_id] for lead_id in ids if current_by_id.get(lead_id) in sources
+    }
     if movable:
         Lead.objects.filter(pk__in=list(movable)).update(lead_status=target, updated_at=now)
         history = [
