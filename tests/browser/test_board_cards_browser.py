@@ -1,6 +1,9 @@
 """Compact board cards (issue 15, item 7): six or more per column, one Move control, final."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from leads.models import Lead
@@ -14,8 +17,15 @@ BOARD = "/leads/board/"
 def test_at_least_six_cards_per_column_are_visible_at_1440_by_900(page: Page) -> None:
     page.set_viewport_size({"width": 1440, "height": 900})
     group = make_group(name="Real Estate IL")
+    # Ten leads of the last ten minutes, whatever the factory's clock has reached by now.
+    now = timezone.now()
     for n in range(10):
-        make_lead(group, name=f"Lead {n:02d} Cohen", keyword="looking for a 3-bedroom")
+        make_lead(
+            group,
+            name=f"Lead {n:02d} Cohen",
+            keyword="looking for a 3-bedroom",
+            detected_at=now - timedelta(minutes=n),
+        )
     page.goto(BOARD)
     expect(page.locator("#column-new .card")).to_have_count(10)
     visible = page.evaluate(
