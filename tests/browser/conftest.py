@@ -15,7 +15,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
-from leads.roles import MANAGER, set_user_role
+from leads.roles import MANAGER
+from tests.people import person
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -135,9 +136,7 @@ def page(browser: "Browser", live_server: object, rep: User) -> Iterator["Page"]
 @pytest.fixture
 def manager(transactional_db: None) -> User:
     """Bulk actions, exports and custom groups are a manager's."""
-    user = User.objects.create_user("maya", password="pw")
-    set_user_role(user, MANAGER)
-    return user
+    return person("maya", MANAGER)
 
 
 @pytest.fixture
