@@ -95,6 +95,7 @@ def wall_page(request: HttpRequest, token: str) -> HttpResponse:
         "live": live,
         "ticket": issue_ticket(wall_scope(token), request),
         "poll_ms": getattr(settings, "LIVE_POLL_MS", 1000),
+        "hold_seconds": getattr(settings, "LIVE_HOLD_SECONDS", 20),
         "rotate_seconds": ROTATE_SECONDS if link.rotate else 0,
         **_content(link),
     }

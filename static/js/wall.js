@@ -1,10 +1,13 @@
 // The office wall: keeps itself up to date, forever, without anyone touching it.
-// - polls the link's events every second (data-poll-ms) with its ticket, which lets the
-//   server answer from memory (leads/live_lane.py) and is renewed through X-Live-Ticket;
+// - polls the link's events with its ticket, which lets the server answer from memory
+//   (leads/live_lane.py) and is renewed through X-Live-Ticket; each poll asks to be held
+//   open while nothing changes (data-hold-seconds), so an idle wall asks about every twenty
+//   seconds, and again a second later (data-poll-ms) when the server answers at once;
 //   fetches a new picture when something changed (and every 30 s anyway, since "waiting"
 //   and ages move with the clock alone)
 // - on any failure keeps the last good picture, says "Stale since HH:MM" after 10 s without
-//   an answer, and retries with backoff (at most 8 s apart) until the server is back
+//   an answer (a held poll still within its time counts as one), and retries with backoff
+//   (at most 8 s apart) until the server is back
 // - blanks the screen only when the server says the link is revoked or unknown (a JSON body
 //   with "revoked"/"unknown": never because of a proxy's error page)
 // - rotates between the board and the numbers when the link asks for it
@@ -18,6 +21,10 @@
   if (!eventsUrl || !snapshotUrl) return;
 
   var POLL_MS = parseInt(body.dataset.pollMs || "", 10) || 1000;
+  // The server holds a poll up to this long while nothing changes (0: it answers at once).
+  var HOLD_MS = (parseInt(body.dataset.holdSeconds || "", 10) || 0) * 1000;
+  // A held poll answers within HOLD_MS; this much later it is taken as lost.
+  var HOLD_MARGIN_MS = 2000;
   var MAX_BACKOFF_MS = 8000;
   var STALE_AFTER_MS = 10000;
   var REFRESH_EVERY_MS = 30000;
@@ -30,6 +37,7 @@
   var lastPicture = Date.now();
   var failures = 0;
   var pictureWanted = false;
+  var heldSince = null;  // when the poll now waiting on the server was sent, if held
   var stopped = false;
   var statusEl = document.getElementById("wall-status");
   var clockEl = document.getElementById("wall-clock");
@@ -39,11 +47,12 @@
   function hhmm(d) { return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
   function hhmmss(d) { return hhmm(d) + ":" + pad(d.getSeconds()); }
 
-  function withTimeout(url) {
+  function withTimeout(url, heldMs) {
     // AbortController keeps a hung connection (a half-open socket after a restart) from
-    // stalling the loop: every request ends within REQUEST_TIMEOUT_MS one way or another.
+    // stalling the loop: every request ends within REQUEST_TIMEOUT_MS (plus the time it
+    // asked to be held) one way or another.
     var controller = new AbortController();
-    var timer = setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS);
+    var timer = setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS + (heldMs || 0));
     return fetch(url, {
       cache: "no-store",
       credentials: "omit",
@@ -73,10 +82,14 @@
     }
   }
 
+  function isWaitingOnHeldPoll(now) {
+    return heldSince !== null && now - heldSince < HOLD_MS + HOLD_MARGIN_MS;
+  }
+
   function showStatus() {
     if (!statusEl || stopped) return;
     var now = Date.now();
-    if (now - lastOk > STALE_AFTER_MS) {
+    if (now - lastOk > STALE_AFTER_MS && !isWaitingOnHeldPoll(now)) {
       body.classList.add("wall--stale");
       statusEl.textContent = "Stale since " + hhmm(new Date(lastOk)) + " · reconnecting…";
     } else {
@@ -164,7 +177,13 @@
     if (stopped) return;
     var url = eventsUrl + "?after=" + encodeURIComponent(last) + "&seen=" + encodeURIComponent(seen) +
       "&ticket=" + encodeURIComponent(ticket);
-    withTimeout(url).then(function (response) {
+    // Only a wall that has just heard from the server waits on it: one that is recovering
+    // asks at once, so it says "Stale" and comes back on time.
+    var hold = HOLD_MS && !failures ? HOLD_MS : 0;
+    if (hold) url += "&wait=" + hold / 1000;
+    heldSince = hold ? Date.now() : null;
+    withTimeout(url, hold).then(function (response) {
+      heldSince = null;
       ticket = response.headers.get("X-Live-Ticket") || ticket;
       return isGoneAnswer(response).then(function (gone) {
         if (gone) { blank(); return; }
@@ -178,6 +197,7 @@
         });
       });
     }).catch(function () {
+      heldSince = null;
       failures += 1;
       showStatus();
     }).finally(schedule);

@@ -24,7 +24,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from leads.live_lane import MEMORY
 from leads.models import WallLink
+from leads.pipeline import Status
 from leads.roles import MANAGER, set_user_role
+from leads.services import Actor, lead_change_status
 from tests.browser.conftest import signed_in_context
 from tests.factories import make_group, make_lead
 
@@ -188,6 +190,45 @@ def test_a_revoked_link_blanks_the_screen_within_seconds(
     assert wall.locator(".wall-card").count() == 0  # nothing of the old picture remains
 
 
+def test_an_idle_wall_waits_on_a_held_poll_yet_shows_a_move_and_a_revocation(
+    browser: Browser, live_server, contexts: list[BrowserContext], settings
+) -> None:
+    settings.LIVE_HOLD_SECONDS = 20  # longer than the 10 s after which a wall says "Stale"
+    lead = make_lead(make_group(name="Real Estate IL"), name="Avi Cohen")
+    link, token = WallLink.issue("Sales floor")
+    context = browser.new_context(base_url=live_server.url)
+    contexts.append(context)
+    wall = context.new_page()
+    wall.clock.install()  # the wall's own timers; the server holds its poll in real time
+    MEMORY.hold_limit = 4  # the live server runs in this process: let it hold polls
+    try:
+        wall.goto(f"/wall/{token}/")
+        wall.clock.run_for(1500)  # the first poll leaves after data-poll-ms
+        deadline = time.monotonic() + 30
+        while MEMORY.holding < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert MEMORY.holding == 1  # the wall waits on the server, not on its timer
+
+        # Twelve quiet seconds on the wall's clock: its poll is still held, so not stale.
+        wall.clock.run_for(12_000)
+        expect(wall.locator("#wall-status")).to_contain_text("Updated")
+        expect(wall.locator("body")).not_to_have_class(re.compile("wall--stale"))
+
+        lead_change_status(lead.id, Status.CONTACTED, Actor.system("test"))
+        expect(wall.locator(".wall-column--contacted .wall-column__count")).to_have_text(
+            "1", timeout=WITHIN
+        )
+
+        wall.clock.run_for(1500)  # the next poll, held again
+        deadline = time.monotonic() + 30
+        while MEMORY.holding < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        WallLink.objects.filter(pk=link.pk).update(revoked_at=link.created_at)
+        expect(wall.locator("#wall-revoked")).to_be_visible(timeout=WITHIN)
+    finally:
+        MEMORY.hold_limit = 0
+
+
 # --- The wall through a server restart ----------------------------------------------------
 
 
@@ -253,6 +294,7 @@ class Server:
 SETUP = """
 from leads.live_lane import MEMORY
 from leads.models import WallLink
+from leads.pipeline import Status
 from tests.factories import make_group, make_lead
 group = make_group(name="Tel Aviv Startups")
 make_lead(group, name="Dana Levi")
