@@ -147,6 +147,22 @@ def test_filters_apply_to_every_column_and_count(client_in: Client) -> None:
     assert "Dana Other" not in body
 
 
+def test_a_searched_board_counts_each_column_up_to_the_cap_and_says_so(
+    client_in: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("leads.views.board.COUNT_CAP", 3)
+    make_many(5, "new")  # every one is "Lead N", so "lead" matches them all
+    make_many(3, "contacted")
+    make_many(2, "lost")
+    searched = client_in.get(BOARD, {"q": "lead"}).content.decode()
+    assert 'id="count-new" aria-label="more than 3 leads">3+<' in searched
+    assert 'id="count-contacted" aria-label="3 leads">3<' in searched  # exactly the cap
+    assert 'id="count-lost" aria-label="2 leads">2<' in searched
+    # Unsearched, the kept totals answer: exact, whatever the cap.
+    plain = client_in.get(BOARD).content.decode()
+    assert 'id="count-new" aria-label="5 leads">5<' in plain
+
+
 def test_switching_to_the_table_keeps_the_filters(client_in: Client) -> None:
     group = make_group()
     body = client_in.get(BOARD, {"q": "dana", "group": str(group.id), "shown_new": "40"})

@@ -27,7 +27,14 @@ from leads.roles import VIEWER, role_required, user_role
 from leads.sources import get_source
 from leads.sources.base import LeadSource
 from leads.sources.errors import SourceError
-from leads.sources.records import SORT_NEWEST, LeadQuery, LeadRecord, Page
+from leads.sources.records import (
+    COUNT_CAP,
+    SORT_NEWEST,
+    LeadQuery,
+    LeadRecord,
+    Page,
+    StatusCounts,
+)
 from leads.templatetags.leads_ui import time_tag
 from leads.views.rendering import htmx_region, render_region, render_shared_region
 from leads.views.shared import read_table_request
@@ -79,6 +86,9 @@ class BoardColumn:
 
     status: Status
     count: int
+    # True when more than `count` leads match (a searched or filtered board counts each
+    # column only up to COUNT_CAP; see `_board_context`).
+    count_capped: bool
     cards: tuple[BoardCard, ...]
     shown: int
     has_more: bool
@@ -205,7 +215,7 @@ def _column_page(source: LeadSource, board: BoardRequest, status: Status, offset
 
 
 def _columns(
-    board: BoardRequest, pages: dict[Status, Page], counts: dict[Status, int], now: datetime
+    board: BoardRequest, pages: dict[Status, Page], counts: StatusCounts, now: datetime
 ) -> list[BoardColumn]:
     """The columns drawn from their pages; cards' owners and follow-ups: one query each."""
     ids = [row.id for page in pages.values() for row in page.rows]
@@ -219,7 +229,8 @@ def _columns(
         columns.append(
             BoardColumn(
                 status=status,
-                count=counts.get(status, 0),
+                count=counts.counts.get(status, 0),
+                count_capped=status in counts.capped,
                 cards=_cards(page.rows, now, _with(board.params), owners, follow_ups),
                 shown=shown,
                 has_more=page.has_next and shown < board.max_shown,
@@ -248,9 +259,14 @@ def _context(board: BoardRequest) -> dict[str, Any]:
 
 
 def _board_context(source: LeadSource, data: QueryDict, user: Any) -> dict[str, Any]:
-    """Every column: the counts in one call, then one short page per column."""
+    """Every column: the counts in one call, then one short page per column.
+
+    The counts are the kept totals when at most a group filters; under a search or another
+    filter each column is counted up to COUNT_CAP and says "1000+" past it, so a common word
+    stops after a thousand matches per column instead of counting 160,000 of them.
+    """
     board = read_board_request(data, source, user)
-    counts = source.count_by_status(board.query)
+    counts = source.count_by_status_capped(board.query, COUNT_CAP, COUNT_CAP)
     pages = {status: _column_page(source, board, status, 0) for status in STATUSES}
     columns = _columns(board, pages, counts, timezone.now())
     return {**_context(board), "columns": columns, "refusals": _refusals()}
@@ -271,7 +287,7 @@ def _more_context(source: LeadSource, data: QueryDict, status: Status, user: Any
     board = read_board_request(data, source, user)
     offset = max(0, board.shown[status] - PAGE)
     page = _column_page(source, board, status, offset)
-    [column] = _columns(board, {status: page}, {}, timezone.now())
+    [column] = _columns(board, {status: page}, StatusCounts({}), timezone.now())
     return {**_context(board), "column": column, "state_out_of_band": True}
 
 
