@@ -164,6 +164,36 @@ def test_filters_combine(api):
     assert names(response) == ["Dana won"]
 
 
+def test_total_is_exact_for_every_status_and_group_without_counting_a_lead(api):
+    homes, cars = make_group(name="Homes"), make_group(name="Cars")
+    for group, status in [(homes, "new"), (homes, "new"), (homes, "lost"), (cars, "new")]:
+        make_lead(group, status=status)
+    moved = make_lead(cars)
+    api.patch(
+        f"{LEADS}/{moved.id}/status", {"status": "contacted"}, content_type="application/json"
+    )
+    Lead.objects.filter(source_group=homes, lead_status="lost").delete()
+
+    with CaptureQueriesContext(connection) as queries:
+        totals = {
+            (status, group): api.get(
+                LEADS, {k: v for k, v in {"status": status, "source_group_id": group}.items() if v}
+            ).json()["total"]
+            for status in ("", "new", "contacted", "lost")
+            for group in ("", str(homes.id), str(cars.id))
+        }
+
+    for (status, group), total in totals.items():
+        counted = Lead.objects.filter(**({"lead_status": status} if status else {}))
+        counted = counted.filter(**({"source_group_id": group} if group else {}))
+        assert total == counted.count(), (status, group)
+    assert totals[("", "")] == 4 and totals[("new", str(homes.id))] == 2
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert not [sql for sql in counts if '"leads_lead"' in sql], counts
+    # A search is counted: the kept totals know nothing of words.
+    assert api.get(LEADS, {"search": "nobody-has-this"}).json()["total"] == 0
+
+
 def test_it_pages_fifty_at_a_time_by_default_and_counts_them_all(api):
     group = make_group()
     for _ in range(55):
