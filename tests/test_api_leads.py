@@ -164,6 +164,26 @@ def test_filters_combine(api):
     assert names(response) == ["Dana won"]
 
 
+def test_every_offset_gives_the_same_slice_of_newest_first_from_either_end(api):
+    # Pages past the middle are read from the oldest end: they must still be exactly the
+    # slice a newest-first walk gives, ties on the time broken by id the same way.
+    group = make_group()
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    leads = [make_lead(group, detected_at=start + timedelta(minutes=i // 3)) for i in range(21)]
+    newest_first = [
+        str(lead.id)
+        for lead in sorted(leads, key=lambda lead: (lead.lead_detected_at, lead.id), reverse=True)
+    ]
+
+    # Around the middle (10.5) and both ends, within the key's rate limit.
+    for limit in (1, 4, 50):
+        for offset in (0, 1, 8, 9, 10, 11, 12, 17, 20, 21, 22):
+            body = api.get(LEADS, {"offset": offset, "limit": limit}).json()
+            got = [lead["id"] for lead in body["leads"]]
+            assert got == newest_first[offset : offset + limit], (offset, limit)
+            assert body["total"] == 21
+
+
 def test_total_is_exact_for_every_status_and_group_without_counting_a_lead(api):
     homes, cars = make_group(name="Homes"), make_group(name="Cars")
     for group, status in [(homes, "new"), (homes, "new"), (homes, "lost"), (cars, "new")]:

@@ -65,6 +65,25 @@ def _total(
     return totals[status] if status else sum(totals.values())
 
 
+def _page(leads: Any, offset: int, limit: int, total: int) -> list[Lead]:
+    """Newest first, `limit` leads from `offset` of `total`.
+
+    An OFFSET walks every index entry before it: past the middle the page is read from the
+    oldest end instead, so the last pages cost what the first ones do and no page walks more
+    than half the matches.
+    """
+    if offset >= total:
+        # Nothing to fetch; an offset beyond the database's integers would fail in SQL.
+        return []
+    end = min(offset + limit, total)
+    if offset <= total - end:
+        return list(leads.order_by(*NEWEST_FIRST)[offset:end])
+    oldest_first = [field.removeprefix("-") for field in NEWEST_FIRST]
+    page = list(leads.order_by(*oldest_first)[total - end : total - offset])
+    page.reverse()
+    return page
+
+
 @router.get("/leads", response={200: LeadListOut, **ERRORS}, auth=READ)
 def list_leads(
     request: HttpRequest,
@@ -76,11 +95,8 @@ def list_leads(
 ) -> dict[str, Any]:
     leads = _filtered(status, source_group_id, search)
     total = _total(leads, status, source_group_id, search)
-    # Past the end there is nothing to fetch, and an offset beyond the database's integers
-    # would fail in SQL.
-    page = leads.order_by(*NEWEST_FIRST)[offset : offset + limit] if offset < total else []
     return {
-        "leads": [lead_payload(lead) for lead in page],
+        "leads": [lead_payload(lead) for lead in _page(leads, offset, limit, total)],
         "total": total,
         "limit": limit,
         "offset": offset,
