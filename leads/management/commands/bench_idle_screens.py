@@ -9,9 +9,16 @@ to be held `--hold` seconds (0: not held), and at most one poll per `--interval`
 After a warm-up it reads the server processes' CPU time from /proc/<pid>/stat and their
 memory from /proc/<pid>/status and smaps_rollup.
 
+With `--moves N` the store is seeded with demo leads and, after the idle window, a lead is
+moved N times from another process (as any writer would); each screen then re-reads the
+board region as static/js/live.js does (after a random pause of up to
+`LIVE_REFRESH_SPREAD_MS`, marked as a live refresh), and the command prints how long after
+each move every screen had its new board: the server's part of "a change on every screen
+within 2 s", without a hundred browsers' rendering competing for the same two cores.
+
     python manage.py bench_idle_screens [--screens 100] [--seconds 60] [--interval 1]
                                         [--hold 20] [--server gunicorn|django] [--workers 3]
-                                        [--threads 40]
+                                        [--threads 40] [--moves 0]
                                         [--database-url postgres://…/throwaway]
 
 By default the database is a temporary SQLite file. With `--database-url` the given database
@@ -21,6 +28,7 @@ is migrated and used (point it at a throwaway PostgreSQL database: a bench user 
 import asyncio
 import logging
 import os
+import random
 import secrets
 import socket
 import statistics
@@ -42,6 +50,18 @@ from leads.bench import BenchRow, p95, print_table, row
 from leads.live_lane import hold_limit_for
 
 BENCH_USER = "bench-idle-screens"
+# Seconds each move is given to reach every screen before the next one.
+MOVE_GAP = 10.0
+BOARD_REFRESH = {"HX-Request": "true", "HX-Target": "board-columns", "X-Live-Refresh": "1"}
+# Run by `manage.py shell` in its own process: moves the newest new lead, prints when.
+MOVE_ONE_LEAD = (
+    "import time\n"
+    "from leads.models import Lead\n"
+    "from leads.services import Actor, lead_change_status\n"
+    "lead = Lead.objects.filter(lead_status='new').order_by('-lead_detected_at').first()\n"
+    "lead_change_status(lead.id, 'contacted', Actor.system('bench_idle_screens'))\n"
+    "print(time.time())\n"
+)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -102,7 +122,11 @@ class Tally:
     """Polls that started inside the measured window (after the warm-up)."""
 
     window: tuple[float, float] = (0.0, 0.0)
+    # Screens keep going this long (monotonic) for the moves after the window.
+    end: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    # (screen, epoch seconds) each time a screen had re-read its board after a change.
+    boards: list[tuple[int, float]] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
 
@@ -116,7 +140,10 @@ async def _screen(
     pace: tuple[float, int],
     tally: Tally,
     offset: float,
+    refresh: tuple[int, float] | None = None,
 ) -> None:
+    """One screen's polls; with `refresh` (its number, the spread in seconds) it re-reads
+    the board region after each change, as live.js does."""
     # Screens opened at different moments: spread their first polls over one interval.
     await asyncio.sleep(offset)
     interval, hold = pace
@@ -124,7 +151,7 @@ async def _screen(
     headers = {"Accept": "application/json"}
     timeout = 10 + hold
     async with httpx.AsyncClient(base_url=base_url, cookies=cookies, timeout=timeout) as client:
-        while time.monotonic() < tally.window[1]:
+        while time.monotonic() < max(tally.window[1], tally.end):
             started = time.monotonic()
             try:
                 response = await client.get("/live/events", params=params, headers=headers)
@@ -132,6 +159,8 @@ async def _screen(
                 ticket = response.headers.get("X-Live-Ticket", params.get("ticket", ""))
                 if response.status_code == 200:
                     token = response.json()  # the page's first poll, or a change
+                    if refresh is not None and "after" in params:
+                        await _reread_board(client, refresh, tally)
                     params = {"after": token["last"], "seen": token["seen"]}
                     if hold:
                         params["wait"] = hold
@@ -148,6 +177,19 @@ async def _screen(
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
 
+async def _reread_board(
+    client: httpx.AsyncClient, refresh: tuple[int, float], tally: Tally
+) -> None:
+    screen, spread = refresh
+    await asyncio.sleep(random.random() * spread)  # noqa: S311 - a pause, not a secret
+    try:
+        response = await client.get("/leads/board/", headers=BOARD_REFRESH)
+    except httpx.HTTPError:
+        return
+    if response.status_code == 200 and 'id="board-columns"' in response.text:
+        tally.boards.append((screen, time.time()))
+
+
 async def _screens(
     base_url: str,
     cookies: dict[str, str],
@@ -156,11 +198,26 @@ async def _screens(
     warmup: float,
     seconds: float,
     sample: Callable[[], None],
-) -> Tally:
+    moves: tuple[int, Callable[[], float], float] | None = None,
+) -> tuple[Tally, list[float]]:
     """Run `count` polling screens; `sample()` is called as the window opens, about once a
-    second through it, and as it closes."""
+    second through it, and as it closes. With `moves` (how many, the mover, the refresh
+    spread in seconds) the screens go on after the window while the mover moves a lead
+    every MOVE_GAP seconds; returns the tally and each move's epoch time."""
     now = time.monotonic()
     tally = Tally(window=(now + warmup, now + warmup + seconds))
+    moved: list[float] = []
+    if moves:
+        tally.end = tally.window[1] + moves[0] * MOVE_GAP + 1
+
+    async def mover() -> None:
+        if not moves:
+            return
+        await asyncio.sleep(warmup + seconds)
+        for _ in range(moves[0]):
+            started = time.monotonic()
+            moved.append(await asyncio.to_thread(moves[1]))
+            await asyncio.sleep(max(0.0, MOVE_GAP - (time.monotonic() - started)))
 
     async def clock() -> None:
         await asyncio.sleep(warmup)
@@ -173,10 +230,35 @@ async def _screens(
             sample()
 
     screens = (
-        _screen(base_url, cookies, pace, tally, pace[0] * n / max(count, 1)) for n in range(count)
+        _screen(
+            base_url,
+            cookies,
+            pace,
+            tally,
+            pace[0] * n / max(count, 1),
+            (n, moves[2]) if moves else None,
+        )
+        for n in range(count)
     )
-    await asyncio.gather(clock(), *screens)
-    return tally
+    await asyncio.gather(clock(), mover(), *screens)
+    return tally, moved
+
+
+def board_latencies(
+    boards: list[tuple[int, float]], moved: list[float], screens: int
+) -> tuple[list[float], int]:
+    """For each move and screen, ms until that screen had re-read its board after the move;
+    and how many screen × moves never did before the next move."""
+    latencies, missing = [], 0
+    for index, at in enumerate(moved):
+        until = moved[index + 1] if index + 1 < len(moved) else float("inf")
+        for screen in range(screens):
+            after = [when for who, when in boards if who == screen and at <= when < until]
+            if after:
+                latencies.append((min(after) - at) * 1000)
+            else:
+                missing += 1
+    return latencies, missing
 
 
 class Command(BaseCommand):
@@ -196,6 +278,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
         parser.add_argument("--threads", type=int, default=40, help="gunicorn threads per worker")
+        parser.add_argument(
+            "--moves", type=int, default=0, help="after the idle window, time N lead moves"
+        )
         # Internal: the server half of the benchmark, run as its own process.
         parser.add_argument("--serve-on", type=int, default=0, help="(internal)")
 
@@ -212,6 +297,7 @@ class Command(BaseCommand):
             server=options["server"],
             workers=options["workers"],
             threads=options["threads"],
+            moves=options["moves"],
             log=self.stdout.write,
         )
         print_table(rows, self.stdout.write)
@@ -241,6 +327,7 @@ def measure(
     server: str = "gunicorn",
     workers: int = 3,
     threads: int = 40,
+    moves: int = 0,
     log: Callable[[str], object],
 ) -> list[BenchRow]:
     """Start the server, open `screens` idle screens for `seconds`, return CPU/memory rows.
@@ -260,6 +347,7 @@ def measure(
         "server": server,
         "workers": workers,
         "threads": threads,
+        "moves": moves,
     }
     with tempfile.TemporaryDirectory() as folder:
         url = database_url or f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
@@ -271,6 +359,7 @@ class IdleScreensBench:
 
     def __init__(self, log: Callable[[str], object]) -> None:
         self.log = log
+        self.env: dict[str, str] = {}  # the server's environment, set by `run`
 
     def _environment(self, database_url: str, folder: str) -> dict[str, str]:
         env = dict(os.environ)
@@ -313,6 +402,10 @@ class IdleScreensBench:
             f"u, _ = User.objects.get_or_create(username={BENCH_USER!r})\n"
             f"u.set_password({password!r}); u.save()",
         )
+        if options["moves"]:
+            self.log("Seeding demo leads for the board (seed_demo --leads 3000)…")
+            self._manage(env, "seed_demo", "--leads", "3000", "--no-credentials")
+        self.env = env
         port = free_port()
         server = subprocess.Popen(  # noqa: S603 - our own server command with fixed arguments
             self._server_command(port, options),
@@ -417,11 +510,20 @@ class IdleScreensBench:
 
         # In a thread of its own: the caller may already run an event loop (a test process
         # that drives a browser does), and asyncio.run refuses to nest in one.
+        spread = getattr(settings, "LIVE_REFRESH_SPREAD_MS", 500) / 1000
+        moves = (options["moves"], self._move, spread) if options["moves"] else None
         with ThreadPoolExecutor(max_workers=1) as runner:
-            tally = runner.submit(
+            tally, moved = runner.submit(
                 asyncio.run,
                 _screens(
-                    base_url, cookies, screens, (interval, options["hold"]), warmup, seconds, sample
+                    base_url,
+                    cookies,
+                    screens,
+                    (interval, options["hold"]),
+                    warmup,
+                    seconds,
+                    sample,
+                    moves,
                 ),
             ).result()
         (t0, cpu0, _), (t1, cpu1, _) = samples[0], samples[-1]
@@ -465,7 +567,22 @@ class IdleScreensBench:
         ]
         if polls:
             rows.append(row(f"{label}: server CPU per poll", "ms", [cpu / polls * 1000]))
+        if moved:
+            changed, missing = board_latencies(tally.boards, moved, screens)
+            times = changed or [0.0]
+            self.log(
+                f"{len(moved)} moves: every screen's board re-read {len(changed)} times of "
+                f"{len(moved) * screens}, median {statistics.median(times):.0f} ms, "
+                f"p95 {p95(times):.0f} ms, max {max(times):.0f} ms after the move"
+                + (f"; {missing} never within {MOVE_GAP:g} s" if missing else "")
+                + f"; load average {os.getloadavg()[0]:.2f}"
+            )
+            rows.append(row(f"{screens} screens: a move → each screen's new board", "ms", times))
         return rows
+
+    def _move(self) -> float:
+        """Move a new lead from another process; when it committed (epoch seconds)."""
+        return float(self._manage(self.env, "shell", "-c", MOVE_ONE_LEAD).split()[-1])
 
 
 def _pss_mb(pids: list[int]) -> float:
