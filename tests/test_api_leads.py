@@ -164,9 +164,14 @@ def test_filters_combine(api):
     assert names(response) == ["Dana won"]
 
 
-def test_every_offset_gives_the_same_slice_of_newest_first_from_either_end(api):
-    # Pages past the middle are read from the oldest end: they must still be exactly the
-    # slice a newest-first walk gives, ties on the time broken by id the same way.
+@pytest.mark.parametrize("keys_first_from", [1000, 0, 5])
+def test_every_offset_gives_the_same_slice_of_newest_first_from_either_end(
+    api, monkeypatch, keys_first_from
+):
+    # Pages past the middle are read from the oldest end, deep ones from their first lead's
+    # keys: each must still be exactly the slice a newest-first walk gives, ties on the time
+    # broken by id the same way (three leads share each minute here).
+    monkeypatch.setattr("leads.api.leads.KEYS_FIRST_FROM", keys_first_from)
     group = make_group()
     start = datetime(2026, 3, 1, tzinfo=UTC)
     leads = [make_lead(group, detected_at=start + timedelta(minutes=i // 3)) for i in range(21)]

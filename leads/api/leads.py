@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
+from django.db.models import Q
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Query, Router
 
@@ -65,6 +66,12 @@ def _total(
     return totals[status] if status else sum(totals.values())
 
 
+# From this many leads in, a page's first lead is found by its sort keys alone, then the page
+# is read from there: an OFFSET builds every row it skips (half a million whole leads took
+# 1.5 s at a million), while their keys come from the index (90 ms).
+KEYS_FIRST_FROM = 1000
+
+
 def _page(leads: Any, offset: int, limit: int, total: int) -> list[Lead]:
     """Newest first, `limit` leads from `offset` of `total`.
 
@@ -77,11 +84,26 @@ def _page(leads: Any, offset: int, limit: int, total: int) -> list[Lead]:
         return []
     end = min(offset + limit, total)
     if offset <= total - end:
-        return list(leads.order_by(*NEWEST_FIRST)[offset:end])
-    oldest_first = [field.removeprefix("-") for field in NEWEST_FIRST]
-    page = list(leads.order_by(*oldest_first)[total - end : total - offset])
+        return _slice(leads, NEWEST_FIRST, offset, end)
+    oldest_first = tuple(field.removeprefix("-") for field in NEWEST_FIRST)
+    page = _slice(leads, oldest_first, total - end, total - offset)
     page.reverse()
     return page
+
+
+def _slice(leads: Any, order: tuple[str, ...], start: int, stop: int) -> list[Lead]:
+    """`leads` in `order` (a time and the id, both one way) from `start` to `stop`."""
+    if start < KEYS_FIRST_FROM:
+        return list(leads.order_by(*order)[start:stop])
+    first = list(leads.order_by(*order).values_list("lead_detected_at", "id")[start : start + 1])
+    if not first:  # fewer leads than counted a moment ago
+        return []
+    at, pk = first[0]
+    if order[0].startswith("-"):
+        bound, beyond = Q(lead_detected_at__lte=at), Q(lead_detected_at__lt=at) | Q(id__lte=pk)
+    else:
+        bound, beyond = Q(lead_detected_at__gte=at), Q(lead_detected_at__gt=at) | Q(id__gte=pk)
+    return list(leads.filter(bound, beyond).order_by(*order)[: stop - start])
 
 
 @router.get("/leads", response={200: LeadListOut, **ERRORS}, auth=READ)

@@ -139,6 +139,8 @@ def _bench_list(client: Client, runs: int) -> list[BenchRow]:
         ("GET /leads?search=<no match>", {"search": "zzqqxx"}),
         ("GET /leads?source_group_id=…&status=new", {"source_group_id": group_id, "status": "new"}),
         ("GET /leads?offset=1000", {"offset": 1000}),
+        # The worst place for an offset: as far from both ends as a page can be.
+        (f"GET /leads?offset={total // 2} (middle)", {"offset": total // 2}),
         (f"GET /leads?offset={max(0, total - 100)} (deep)", {"offset": max(0, total - 100)}),
     ]
     # The floor: one lead by id, through the same key check, middleware and serialiser.
