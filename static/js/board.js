@@ -98,6 +98,39 @@
   // A "Lost…" step closed without moving: catch up on refreshes that waited for it.
   document.addEventListener("toggle", function () { flushRefresh(); }, true);
 
+  // --- card menus ------------------------------------------------------------------------------
+  // A card's Move and Follow-up forms arrive inert, in a <template>: a board of a hundred cards
+  // redrawn on every change cost each screen ~275 ms of CPU with their forms live, ~100 ms
+  // without. They become real when their menu opens, or when a drop needs the card's form.
+
+  function materialize(template) {
+    var details = template.parentNode;
+    var fallback = details.querySelector(":scope > [data-menu-fallback]");
+    if (fallback) fallback.remove();
+    template.replaceWith(document.importNode(template.content, true));
+    if (window.htmx) window.htmx.process(details);
+  }
+
+  function openMenus(card) {
+    card.querySelectorAll("details > template[data-card-menu]").forEach(materialize);
+  }
+
+  function openingMenu(details) {
+    var template = details && details.querySelector(":scope > template[data-card-menu]");
+    if (template) materialize(template);
+  }
+
+  // On the summary's click (Enter and Space click it too), before the menu shows: a Tab
+  // pressed at once then lands on its first button. A menu opened otherwise: on its toggle.
+  document.addEventListener("click", function (event) {
+    var summary = event.target.closest && event.target.closest("details > summary");
+    if (summary) openingMenu(summary.parentNode);
+  }, true);
+
+  document.addEventListener("toggle", function (event) {
+    if (event.target.open) openingMenu(event.target);
+  }, true);
+
   // --- dragging ------------------------------------------------------------------------------
 
   function enhance() {
@@ -168,6 +201,7 @@
     var card = drag.card;
     var target = column.dataset.status;
     endDrag();
+    openMenus(card);
     if (card.querySelector('.reason-step button[value="' + target + '"]')) {
       askReason(function (reason) { move(card, column, target, reason); });
     } else {

@@ -7,6 +7,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from leads.models import Lead
+from tests.browser.conftest import open_tab
 from tests.factories import make_group, make_lead
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,6 +53,29 @@ def test_a_card_has_one_move_control_that_moves_it_by_keyboard(page: Page) -> No
     page.keyboard.press("Enter")
     expect(page.locator(f"#column-contacted #card-{lead.id}")).to_be_visible()
     assert Lead.objects.get(pk=lead.pk).lead_status == "contacted"
+
+
+def test_a_cards_menus_are_inert_until_opened_and_a_link_without_javascript(
+    browser, live_server, rep
+) -> None:
+    # A hundred cards' live forms made every redraw cost a screen ~275 ms of CPU: they come
+    # in a <template> and become real when their menu opens (static/js/board.js).
+    leads = [make_lead(name=f"Lead {n} Cohen") for n in range(3)]
+    for tab in open_tab(browser, live_server.url, rep):
+        tab.goto(BOARD)
+        expect(tab.locator("#column-new .card")).to_have_count(3)
+        assert tab.locator(".card form").count() == 0
+        tab.locator(f"#card-{leads[0].id} .card__follow-up > summary").click()
+        expect(tab.get_by_label("Get back to them on")).to_be_visible()
+        assert tab.locator(".card form").count() == 1  # that card's menu alone
+        assert tab.locator(f"#card-{leads[0].id} [data-menu-fallback]").count() == 1  # Move's
+    for tab in open_tab(browser, live_server.url, rep, java_script_enabled=False):
+        tab.goto(BOARD)
+        tab.locator(f"#card-{leads[1].id} .card__move > summary").click()
+        tab.get_by_role("link", name="Move it on the lead's page").click()
+        tab.get_by_role("button", name="Contacted").click()
+        expect(tab.locator("#messages")).to_contain_text("Moved to contacted")
+        assert Lead.objects.get(pk=leads[1].pk).lead_status == "contacted"
 
 
 def test_dragging_a_converted_card_says_it_is_final(page: Page) -> None:
