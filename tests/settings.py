@@ -51,3 +51,11 @@ WHITENOISE_USE_FINDERS = True
 # Imports run when a test says so (`run_imports`, or a test that turns the worker thread on):
 # a thread of its own would race the test's transaction.
 IMPORT_WORKER = False
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not Django's shared in-memory database: the live server's threads then open
+    # connections of their own. Sharing the test's one connection, two browser requests at
+    # once misused it now and then ("bad parameter or other API misuse" reading a session,
+    # a tab sent to the sign-in page mid-test). pytest-django adds each xdist worker's
+    # suffix; .gitignore's `db.sqlite3*` keeps the files out of git.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "db.sqlite3.test")}  # noqa: F405
