@@ -195,22 +195,46 @@ def test_the_threshold_is_a_setting(client_in: Client, settings: object) -> None
     assert f'<li class="card" id="card-{lead.id}"' in body
 
 
+def menu_html(body: str, status: str) -> str:
+    """The Move menu board.js copies into a card of `status` when it opens."""
+    match = re.search(
+        rf'<template data-card-menu="move" data-status="{status}">(.*?)</template>', body, re.S
+    )
+    return match.group(1) if match else ""
+
+
 def test_cards_offer_only_allowed_moves_and_lost_to_new_reads_reopen(client_in: Client) -> None:
     leads = {status: make_lead(status=status, name=f"Lead {status}") for status in STATUSES}
     body = client_in.get(BOARD).content.decode()
+    stand_in = re.search(r'id="card-menus" hidden data-stand-in="([0-9a-f-]+)"', body)
+    assert stand_in is not None
     for status, lead in leads.items():
         card = column_html(body, status)
-        offered = set(re.findall(rf'id="move-{lead.id}-(\w+)"', card))
+        offered = set(re.findall(rf'id="move-{stand_in.group(1)}-(\w+)"', menu_html(body, status)))
         assert offered == {target for current, target in ALLOWED_MOVES if current == status}
         allowed = re.search(rf'id="card-{lead.id}"[^>]*data-allowed="([^"]*)"', card)
         assert allowed is not None
         assert set(allowed.group(1).split()) == offered
-    lost = column_html(body, "lost")
+        # The card opens the menu of its status; its forms are not drawn on it.
+        assert ('data-card-menu="move"' in card) == bool(offered)
+        assert 'method="post"' not in card
+        assert f'value="{status}"' in menu_html(body, status) or not offered  # expected_status
+    lost = menu_html(body, "lost")
     assert re.search(r'value="new"[^>]*>Reopen</button>', lost)
     assert "is final" in column_html(body, "converted")
     # Lost asks why: a reason box in its own form, with the move as its only button.
-    assert 'name="reason"' in column_html(body, "qualified")
+    assert 'name="reason"' in menu_html(body, "qualified")
     assert 'name="reason"' not in lost
+
+
+def test_card_menus_are_drawn_once_per_board_not_per_card(client_in: Client) -> None:
+    for index in range(12):
+        make_lead(status="new", name=f"Lead {index}")
+    body = client_in.get(BOARD).content.decode()
+    assert body.count('data-card-menu="move" data-status="new">') == 1
+    assert body.count('<template data-card-menu="follow-up">') == 1
+    assert body.count('<details class="card__move" data-card-menu="move">') == 12
+    assert body.count("data-menu-fallback") == 24  # each menu links to the lead's page
 
 
 def test_a_card_opens_the_lead_panel(client_in: Client) -> None:
@@ -453,14 +477,14 @@ def test_a_move_needs_a_csrf_token(teammate: User) -> None:
     assert Lead.objects.get(pk=lead.pk).lead_status == "new"
 
 
-def test_the_card_forms_carry_a_csrf_token_and_the_board_state(client_in: Client) -> None:
+def test_the_card_menus_carry_a_csrf_token_and_the_board_state(client_in: Client) -> None:
     make_lead()
     body = client_in.get(BOARD, {"q": "dana"}).content.decode()
-    card = column_html(body, "new")
-    assert 'name="csrfmiddlewaretoken"' in card
-    assert 'name="expected_status" value="new"' in card
-    assert 'hx-include="#board-state"' in card
-    assert 'name="next" value="/leads/board/?q=dana"' in card
+    menu = menu_html(body, "new")  # what a card of the new column gets when its menu opens
+    assert 'name="csrfmiddlewaretoken"' in menu
+    assert 'name="expected_status" value="new"' in menu
+    assert 'hx-include="#board-state"' in menu
+    assert 'name="next" value="/leads/board/?q=dana"' in menu
 
 
 # --- Phones ------------------------------------------------------------------------------------

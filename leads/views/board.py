@@ -22,7 +22,14 @@ from django.views.decorators.http import require_GET
 from leads.assignments import Owner, owners_of
 from leads.filters import OWNER_MINE, LeadFilter, TableState
 from leads.follow_ups import FollowUp, follow_ups_of
-from leads.pipeline import STATUSES, Status, can_transition, is_status, refusal_reason
+from leads.pipeline import (
+    STATUSES,
+    Status,
+    allowed_targets,
+    can_transition,
+    is_status,
+    refusal_reason,
+)
 from leads.roles import VIEWER, role_required, user_role
 from leads.sources import get_source
 from leads.sources.base import LeadSource
@@ -59,15 +66,29 @@ def shown_key(status: Status) -> str:
 
 @dataclass(frozen=True)
 class BoardCard:
-    """A lead as a card: the record, how long it has waited (worded and judged), its links."""
+    """A lead as a card: the record, how long it has waited (worded and judged), its link."""
 
     lead: LeadRecord
     age: str
     waiting: bool
     detail_url: str
-    move_url: str
     owner: Owner | None = None
     follow_up: FollowUp | None = None
+
+
+# The cards' Move and Follow-up menus are drawn once per board, for a lead with this id;
+# board.js copies one into a card when its menu opens, putting the card's id in its place.
+# A hundred cards each carrying its own forms were 60% of the board's bytes, parsed by every
+# open screen on every change.
+MENU_STAND_IN = uuid.UUID(int=0)
+
+
+@dataclass(frozen=True)
+class MenuLead:
+    """What a card menu's forms read of a lead: the stand-in id, and a status with moves."""
+
+    id: uuid.UUID
+    status: Status
 
 
 def _lead_url(name: str) -> Callable[[uuid.UUID], str]:
@@ -186,7 +207,7 @@ def _cards(
     owners: Mapping[uuid.UUID, Owner],
     follow_ups: Mapping[uuid.UUID, FollowUp],
 ) -> tuple[BoardCard, ...]:
-    detail_url, move_url = _lead_url("leads:detail"), _lead_url("leads:change-status")
+    detail_url = _lead_url("leads:detail")
     # The detail page's "back" link and its no-JavaScript moves return to this board.
     next_param = f"?next={quote(back, safe='')}"
     return tuple(
@@ -195,7 +216,6 @@ def _cards(
             age=time_tag(row.detected_at, now),
             waiting=is_waiting_too_long(row.status, row.detected_at, now),
             detail_url=detail_url(row.id) + next_param,
-            move_url=move_url(row.id),
             owner=owners.get(row.id),
             follow_up=follow_ups.get(row.id),
         )
@@ -255,6 +275,8 @@ def _context(board: BoardRequest) -> dict[str, Any]:
         "board_url": _with(board.params),
         "table_url": f"{reverse('leads:table')}?{filters}" if filters else reverse("leads:table"),
         "page_size": PAGE,
+        "menu_leads": [MenuLead(MENU_STAND_IN, s) for s in STATUSES if allowed_targets(s)],
+        "menu_stand_in": MENU_STAND_IN,
     }
 
 

@@ -99,25 +99,51 @@
   document.addEventListener("toggle", function () { flushRefresh(); }, true);
 
   // --- card menus ------------------------------------------------------------------------------
-  // A card's Move and Follow-up forms arrive inert, in a <template>: a board of a hundred cards
-  // redrawn on every change cost each screen ~275 ms of CPU with their forms live, ~100 ms
-  // without. They become real when their menu opens, or when a drop needs the card's form.
+  // A card's Move and Follow-up forms are not on the card: #card-menus holds them once, inert
+  // (<template>), drawn for a stand-in lead. A board of a hundred cards redrawn on every change
+  // cost each screen ~275 ms of CPU with their forms live; carrying a copy each (in templates)
+  // they were 60% of the board's bytes. A menu gets its copy, with the card's id in the
+  // stand-in's place, when it opens, or when a drop needs the card's form.
 
-  function materialize(template) {
-    var details = template.parentNode;
+  var LEAD_ATTRIBUTES = ["action", "hx-post", "id", "for"];
+
+  function menuFor(details, card) {
+    var menus = document.getElementById("card-menus");
+    if (!menus) return null;
+    var kind = details.dataset.cardMenu;
+    var selector = 'template[data-card-menu="' + kind + '"]' +
+      (kind === "move" ? '[data-status="' + card.dataset.status + '"]' : "");
+    var template = menus.querySelector(selector);
+    if (!template) return null;
+    var copy = document.importNode(template.content, true);
+    var standIn = menus.dataset.standIn;
+    copy.querySelectorAll("*").forEach(function (node) {
+      LEAD_ATTRIBUTES.forEach(function (name) {
+        var value = node.getAttribute(name);
+        if (value && value.indexOf(standIn) !== -1) {
+          node.setAttribute(name, value.split(standIn).join(card.dataset.lead));
+        }
+      });
+    });
+    return copy;
+  }
+
+  function materialize(details) {
     var fallback = details.querySelector(":scope > [data-menu-fallback]");
-    if (fallback) fallback.remove();
-    template.replaceWith(document.importNode(template.content, true));
+    var card = details.closest(".card");
+    if (!fallback || !card) return; // already real
+    var copy = menuFor(details, card);
+    if (!copy) return; // no menu to copy: the link to the lead's page stays
+    fallback.replaceWith(copy);
     if (window.htmx) window.htmx.process(details);
   }
 
   function openMenus(card) {
-    card.querySelectorAll("details > template[data-card-menu]").forEach(materialize);
+    card.querySelectorAll("details[data-card-menu]").forEach(materialize);
   }
 
   function openingMenu(details) {
-    var template = details && details.querySelector(":scope > template[data-card-menu]");
-    if (template) materialize(template);
+    if (details && details.matches("details[data-card-menu]")) materialize(details);
   }
 
   // On the summary's click (Enter and Space click it too), before the menu shows: a Tab

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from leads.models import Lead
+from leads.models import Lead, LeadFollowUp
 from tests.browser.conftest import open_tab
 from tests.factories import make_group, make_lead
 
@@ -58,8 +58,9 @@ def test_a_card_has_one_move_control_that_moves_it_by_keyboard(page: Page) -> No
 def test_a_cards_menus_are_inert_until_opened_and_a_link_without_javascript(
     browser, live_server, rep
 ) -> None:
-    # A hundred cards' live forms made every redraw cost a screen ~275 ms of CPU: they come
-    # in a <template> and become real when their menu opens (static/js/board.js).
+    # A hundred cards' live forms made every redraw cost a screen ~275 ms of CPU: the board
+    # draws each menu once, in a <template>, and a card gets a copy with its own id when its
+    # menu opens (static/js/board.js).
     leads = [make_lead(name=f"Lead {n} Cohen") for n in range(3)]
     for tab in open_tab(browser, live_server.url, rep):
         tab.goto(BOARD)
@@ -69,6 +70,12 @@ def test_a_cards_menus_are_inert_until_opened_and_a_link_without_javascript(
         expect(tab.get_by_label("Get back to them on")).to_be_visible()
         assert tab.locator(".card form").count() == 1  # that card's menu alone
         assert tab.locator(f"#card-{leads[0].id} [data-menu-fallback]").count() == 1  # Move's
+        # The copy is this card's: its form posts this lead's follow-up.
+        tab.get_by_label("Get back to them on").fill("2030-01-02T09:30")
+        tab.get_by_role("button", name="Set").click()
+        expect(tab.locator(f"#card-{leads[0].id} .card__due")).to_be_visible()
+        assert LeadFollowUp.objects.filter(lead_id=leads[0].id).count() == 1
+        assert not LeadFollowUp.objects.exclude(lead_id=leads[0].id).exists()
     for tab in open_tab(browser, live_server.url, rep, java_script_enabled=False):
         tab.goto(BOARD)
         tab.locator(f"#card-{leads[1].id} .card__move > summary").click()
