@@ -632,6 +632,29 @@ class LeadTotal(models.Model):
         return f"{self.group_id} {self.status}: {self.total}"
 
 
+class LeadDayTotal(models.Model):
+    """How many leads one group holds in one status, detected on one UTC day.
+
+    Kept like `LeadTotal`, by triggers (migration 0027), and rebuilt by `reconcile_totals()`.
+    The API reads them to find which day a deep offset falls in (`leads.api.leads`).
+    """
+
+    day = models.DateField()
+    group_id = models.UUIDField()
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES)
+    total = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "group_id", "status"], name="lead_day_total_per_group"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.group_id} {self.status}: {self.total}"
+
+
 # --- Sales work (issue 16): owners and the lead timeline -----------------------------------
 # Our own data beside the source's: keyed by the lead's id, never a foreign key to `Lead`, so
 # it works the same for MoltFlow's leads (which the store may not hold) and survives a sync.

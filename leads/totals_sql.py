@@ -1,4 +1,6 @@
-"""The triggers that keep `leads_leadtotal` exact, per database (installed by migration 0007).
+"""The triggers that keep the kept totals exact, per database: `leads_leadtotal` (per group
+and status, migration 0007) and `leads_leaddaytotal` (the same per UTC day of detection too,
+migration 0027).
 
 PostgreSQL: statement-level triggers with transition tables, so a bulk UPDATE of 1,000 leads
 or a COPY of a million adds one grouped upsert, not one per row. SQLite: row-level triggers
@@ -84,3 +86,95 @@ SQLITE_UNINSTALL = [
 
 INSTALL = {"postgresql": POSTGRESQL_INSTALL, "sqlite": SQLITE_INSTALL}
 UNINSTALL = {"postgresql": POSTGRESQL_UNINSTALL, "sqlite": SQLITE_UNINSTALL}
+
+
+# --- Per day (migration 0027): the same counts, keyed by the UTC day of detection too --------
+# The API finds a deep offset's day from these, then walks one day of the index, not all the
+# leads before it. A lead changes day only if its detection time is rewritten (a sync).
+
+_PG_DAY_UPSERT = """
+    INSERT INTO leads_leaddaytotal (day, group_id, status, total)
+    SELECT day, group_id, status, sum(delta) FROM ({changes}) AS changes
+    GROUP BY day, group_id, status HAVING sum(delta) <> 0
+    ORDER BY day, group_id, status
+    ON CONFLICT (day, group_id, status)
+    DO UPDATE SET total = leads_leaddaytotal.total + EXCLUDED.total;
+"""
+_PG_DAY_NEW = (
+    "SELECT (lead_detected_at AT TIME ZONE 'UTC')::date AS day, "
+    "source_group_id AS group_id, lead_status AS status, 1 AS delta FROM new_rows"
+)
+_PG_DAY_OLD = (
+    "SELECT (lead_detected_at AT TIME ZONE 'UTC')::date AS day, "
+    "source_group_id AS group_id, lead_status AS status, -1 AS delta FROM old_rows"
+)
+
+POSTGRESQL_DAY_INSTALL = [
+    f"""
+    CREATE OR REPLACE FUNCTION leads_lead_day_totals_insert() RETURNS trigger
+    LANGUAGE plpgsql AS $$ BEGIN {_PG_DAY_UPSERT.format(changes=_PG_DAY_NEW)} RETURN NULL; END $$;
+    CREATE OR REPLACE FUNCTION leads_lead_day_totals_delete() RETURNS trigger
+    LANGUAGE plpgsql AS $$ BEGIN {_PG_DAY_UPSERT.format(changes=_PG_DAY_OLD)} RETURN NULL; END $$;
+    CREATE OR REPLACE FUNCTION leads_lead_day_totals_update() RETURNS trigger
+    LANGUAGE plpgsql AS $$ BEGIN
+    {_PG_DAY_UPSERT.format(changes=f"{_PG_DAY_OLD} UNION ALL {_PG_DAY_NEW}")} RETURN NULL; END $$;
+    """,
+    """
+    CREATE TRIGGER leads_lead_day_totals_insert AFTER INSERT ON leads_lead
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION leads_lead_day_totals_insert()
+    """,
+    """
+    CREATE TRIGGER leads_lead_day_totals_delete AFTER DELETE ON leads_lead
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION leads_lead_day_totals_delete()
+    """,
+    """
+    CREATE TRIGGER leads_lead_day_totals_update AFTER UPDATE ON leads_lead
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION leads_lead_day_totals_update()
+    """,
+]
+POSTGRESQL_DAY_UNINSTALL = [
+    "DROP TRIGGER IF EXISTS leads_lead_day_totals_insert ON leads_lead",
+    "DROP TRIGGER IF EXISTS leads_lead_day_totals_delete ON leads_lead",
+    "DROP TRIGGER IF EXISTS leads_lead_day_totals_update ON leads_lead",
+    "DROP FUNCTION IF EXISTS leads_lead_day_totals_insert()",
+    "DROP FUNCTION IF EXISTS leads_lead_day_totals_delete()",
+    "DROP FUNCTION IF EXISTS leads_lead_day_totals_update()",
+]
+
+
+def _sqlite_add_day(row: str, delta: str) -> str:
+    # Trigger text built from this module's constants only: nothing user-written goes in.
+    # Django keeps SQLite's times as UTC text, so date() is the UTC day.
+    return (
+        "INSERT INTO leads_leaddaytotal (day, group_id, status, total) "  # noqa: S608
+        f"VALUES (date({row}.lead_detected_at), {row}.source_group_id, {row}.lead_status, "
+        f"{delta}) ON CONFLICT (day, group_id, status) DO UPDATE SET total = total + {delta};"
+    )
+
+
+SQLITE_DAY_INSTALL = [
+    "CREATE TRIGGER leads_lead_day_totals_insert AFTER INSERT ON leads_lead BEGIN "
+    + _sqlite_add_day("NEW", "1")
+    + " END",
+    "CREATE TRIGGER leads_lead_day_totals_delete AFTER DELETE ON leads_lead BEGIN "
+    + _sqlite_add_day("OLD", "-1")
+    + " END",
+    "CREATE TRIGGER leads_lead_day_totals_update "
+    "AFTER UPDATE OF lead_status, source_group_id, lead_detected_at ON leads_lead "
+    "WHEN OLD.lead_status <> NEW.lead_status OR OLD.source_group_id <> NEW.source_group_id "
+    "OR date(OLD.lead_detected_at) <> date(NEW.lead_detected_at) BEGIN "
+    + _sqlite_add_day("OLD", "-1")
+    + _sqlite_add_day("NEW", "1")
+    + " END",
+]
+SQLITE_DAY_UNINSTALL = [
+    "DROP TRIGGER IF EXISTS leads_lead_day_totals_insert",
+    "DROP TRIGGER IF EXISTS leads_lead_day_totals_delete",
+    "DROP TRIGGER IF EXISTS leads_lead_day_totals_update",
+]
+
+DAY_INSTALL = {"postgresql": POSTGRESQL_DAY_INSTALL, "sqlite": SQLITE_DAY_INSTALL}
+DAY_UNINSTALL = {"postgresql": POSTGRESQL_DAY_UNINSTALL, "sqlite": SQLITE_DAY_UNINSTALL}

@@ -189,6 +189,41 @@ def test_every_offset_gives_the_same_slice_of_newest_first_from_either_end(
             assert body["total"] == 21
 
 
+def test_a_deep_offset_found_by_its_day_gives_the_same_slice_with_any_filter(api, monkeypatch):
+    # Unsearched deep pages start from the day their offset falls in (the kept per-day
+    # totals), then walk that day's leads: leads on four days, some on either side of UTC
+    # midnight, in two groups and three statuses; every page is the newest-first slice.
+    monkeypatch.setattr("leads.api.leads.KEYS_FIRST_FROM", 0)
+    homes, cars = make_group(), make_group()
+    midnight = datetime(2026, 3, 4, tzinfo=UTC)
+    moments = [midnight + timedelta(days=-d, seconds=s) for d in range(3) for s in (-1, 0, 1, 7)]
+    moments += [midnight - timedelta(days=3, hours=5)] * 3  # a tie on the time, broken by id
+    leads = [
+        make_lead(
+            (homes, cars)[i % 2], status=("new", "lost", "new", "qualified")[i % 4], detected_at=at
+        )
+        for i, at in enumerate(moments)
+    ]
+
+    def oracle(status, group):
+        chosen = [
+            lead
+            for lead in leads
+            if status in ("", lead.lead_status) and group in ("", str(lead.source_group_id))
+        ]
+        newest = sorted(chosen, key=lambda lead: (lead.lead_detected_at, lead.id), reverse=True)
+        return [str(lead.id) for lead in newest]
+
+    for status, group in (("", ""), ("new", ""), ("", str(cars.id)), ("new", str(homes.id))):
+        expected = oracle(status, group)
+        query = {k: v for k, v in {"status": status, "source_group_id": group}.items() if v}
+        for offset, limit in ((0, 50), (1, 3), (3, 4), (4, 1), (7, 5), (len(expected) - 1, 2)):
+            body = api.get(LEADS, {**query, "offset": offset, "limit": limit}).json()
+            got = [lead["id"] for lead in body["leads"]]
+            assert got == expected[offset : offset + limit], (status, group, offset, limit)
+        assert api.get(LEADS, {**query, "offset": len(expected)}).json()["leads"] == []
+
+
 def test_total_is_exact_for_every_status_and_group_without_counting_a_lead(api):
     homes, cars = make_group(name="Homes"), make_group(name="Cars")
     for group, status in [(homes, "new"), (homes, "new"), (homes, "lost"), (cars, "new")]:

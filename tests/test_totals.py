@@ -1,14 +1,16 @@
-"""The kept totals per (group, status) equal the counted leads through every write path."""
+"""The kept totals per (group, status), and per day, equal the counted leads through every
+write path."""
 
 import io
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 
 from leads import services
-from leads.models import Lead, LeadTotal
+from leads.models import Lead, LeadDayTotal, LeadTotal
 from leads.pipeline import STATUSES, Status
 from leads.services import Actor
 from leads.sources.local import LocalSource
@@ -30,6 +32,23 @@ def kept(group_id=None) -> dict[str, int]:
     return {status.value: n for status, n in totals_by_status(group_id).items()}
 
 
+def per_day_counted() -> dict[tuple, int]:
+    counts: dict[tuple, int] = {}
+    for group_id, status, at in Lead.objects.values_list(
+        "source_group_id", "lead_status", "lead_detected_at"
+    ):
+        key = (group_id, status, at.astimezone(UTC).date())
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def per_day_kept() -> dict[tuple, int]:
+    return {
+        (total.group_id, total.status, total.day): total.total
+        for total in LeadDayTotal.objects.exclude(total=0)
+    }
+
+
 @pytest.mark.django_db
 def test_creating_leads_adds_them_to_their_group_and_status():
     group, other = make_group(), make_group()
@@ -39,6 +58,7 @@ def test_creating_leads_adds_them_to_their_group_and_status():
     assert kept(group.id) == {**counted(group.id), "new": 2}
     assert kept() == counted()
     assert kept()["lost"] == 1
+    assert per_day_kept() == per_day_counted()
 
 
 @pytest.mark.django_db
@@ -47,6 +67,7 @@ def test_a_status_change_moves_one_lead_between_totals():
     services.lead_change_status(lead.id, "contacted", SYSTEM)
     assert kept()["new"] == 0
     assert kept()["contacted"] == 1
+    assert per_day_kept() == per_day_counted()
 
 
 @pytest.mark.django_db
@@ -57,6 +78,7 @@ def test_a_bulk_change_moves_every_lead_it_moved_and_no_other():
     services.lead_bulk_change_status([lead.id for lead in [*leads, converted]], "lost", SYSTEM)
     assert kept(group.id) == counted(group.id)
     assert kept(group.id)["lost"] == 3 and kept(group.id)["converted"] == 1
+    assert per_day_kept() == per_day_counted()
 
 
 @pytest.mark.django_db
@@ -66,6 +88,7 @@ def test_status_updates_outside_the_services_and_other_field_updates_keep_totals
     Lead.objects.filter(pk=lead.id).update(message_count=5)
     assert kept() == counted()
     assert kept()["new"] == 1
+    assert per_day_kept() == per_day_counted()
 
 
 @pytest.mark.django_db
@@ -79,6 +102,22 @@ def test_deleting_leads_or_their_group_takes_them_out():
     group.delete()
     assert kept() == counted()
     assert sum(kept().values()) == 1
+    assert per_day_kept() == per_day_counted()
+
+
+@pytest.mark.django_db
+def test_a_lead_detected_at_another_time_moves_to_that_day_and_midnight_is_utc():
+    group, midnight = make_group(), datetime(2026, 3, 4, tzinfo=UTC)
+    late = make_lead(group, status="new", detected_at=midnight - timedelta(microseconds=1))
+    make_lead(group, status="new", detected_at=midnight)
+    assert set(per_day_kept().values()) == {1}
+    assert {day for _, _, day in per_day_kept()} == {
+        midnight.date(),
+        midnight.date() - timedelta(1),
+    }
+    Lead.objects.filter(pk=late.pk).update(lead_detected_at=midnight + timedelta(hours=23))
+    assert per_day_kept() == per_day_counted()
+    assert list(per_day_kept().values()) == [2]
 
 
 @pytest.mark.django_db
@@ -89,10 +128,15 @@ def test_reconcile_repairs_totals_that_drifted_and_reports_what_it_fixed():
     LeadTotal.objects.filter(group_id=group.id, status="new").update(total=7)
     LeadTotal.objects.create(group_id=make_group().id, status="lost", total=3)
 
+    LeadDayTotal.objects.update(total=5)
+    LeadDayTotal.objects.create(group_id=group.id, status="new", day="2020-01-01", total=1)
+
     fixed = reconcile_totals()
 
     assert fixed[(group.id, "new")] == (7, 2)
+    assert fixed[(group.id, "new", datetime(2020, 1, 1).date())] == (1, 0)
     assert kept() == counted()
+    assert per_day_kept() == per_day_counted()
     assert reconcile_totals() == {}
 
 
@@ -138,6 +182,7 @@ def test_totals_stay_exact_under_concurrent_writers():
 
     assert kept(group.id) == counted(group.id)
     assert kept(group.id) == {"new": 0, "contacted": 20, "qualified": 4, "converted": 0, "lost": 20}
+    assert per_day_kept() == per_day_counted()
 
 
 @pytest.mark.django_db
@@ -225,3 +270,4 @@ def test_a_flush_leaves_no_negative_totals_behind():
 
     assert LeadTotal.objects.count() == 0
     assert kept() == {status.value: 0 for status in STATUSES}
+    assert LeadDayTotal.objects.count() == 0

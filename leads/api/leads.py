@@ -1,6 +1,7 @@
 """`/api/v2/leads…`: CONTRACT §1 over the local store."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -30,7 +31,7 @@ from leads.phones import search_needle
 from leads.pipeline import InvalidTransition, Status
 from leads.queries import NEWEST_FIRST, last_direct_message_at, leads_matching
 from leads.serializers import lead_payload
-from leads.totals import totals_by_status
+from leads.totals import leads_per_day, totals_by_status
 
 router = Router(tags=["leads"])
 
@@ -106,6 +107,31 @@ def _slice(leads: Any, order: tuple[str, ...], start: int, stop: int) -> list[Le
     return list(leads.filter(bound, beyond).order_by(*order)[: stop - start])
 
 
+def _page_from_its_day(
+    leads: Any, offset: int, limit: int, status: Status | None, group_id: UUID | None
+) -> list[Lead]:
+    """Newest first, `limit` leads from `offset`, when no search narrows `leads`.
+
+    The kept per-day totals say which day the offset falls in; that day is read from its
+    nearer end (`_page`), so no page walks more than half of one day's leads however deep it
+    is, and a page that runs past the day goes on with the newest leads before it.
+    """
+    newer = 0  # leads detected after the day looked at
+    for day, detected in leads_per_day(status, group_id):
+        if offset < newer + detected:
+            start = datetime.combine(day, time.min, tzinfo=UTC)
+            that_day = leads.filter(
+                lead_detected_at__gte=start, lead_detected_at__lt=start + timedelta(days=1)
+            )
+            page = _page(that_day, offset - newer, limit, detected)
+            if len(page) < limit:
+                before = leads.filter(lead_detected_at__lt=start).order_by(*NEWEST_FIRST)
+                page += before[: limit - len(page)]
+            return page
+        newer += detected
+    return []
+
+
 @router.get("/leads", response={200: LeadListOut, **ERRORS}, auth=READ)
 def list_leads(
     request: HttpRequest,
@@ -117,8 +143,12 @@ def list_leads(
 ) -> dict[str, Any]:
     leads = _filtered(status, source_group_id, search)
     total = _total(leads, status, source_group_id, search)
+    if offset >= KEYS_FIRST_FROM and not search_needle(search or ""):
+        page = _page_from_its_day(leads, offset, limit, status, source_group_id)
+    else:
+        page = _page(leads, offset, limit, total)
     return {
-        "leads": [lead_payload(lead) for lead in _page(leads, offset, limit, total)],
+        "leads": [lead_payload(lead) for lead in page],
         "total": total,
         "limit": limit,
         "offset": offset,

@@ -14,10 +14,11 @@ from leads.totals import reconcile_totals
 
 
 class Command(BaseCommand):
-    help = "Rebuild the per-group, per-status lead totals from the leads themselves."
+    help = "Rebuild the lead totals (per group and status, and per day) from the leads."
 
     def handle(self, *args: Any, **options: Any) -> None:
         wrong = reconcile_totals()
-        for (group_id, status), (was, now) in sorted(wrong.items(), key=str):
-            self.stdout.write(f"group {group_id} {status}: kept {was}, counted {now}")
+        for (group_id, status, *day), (was, now) in sorted(wrong.items(), key=str):
+            on_day = f" detected on {day[0]}" if day else ""
+            self.stdout.write(f"group {group_id} {status}{on_day}: kept {was}, counted {now}")
         self.stdout.write(f"Lead totals checked; corrected {len(wrong)}.")
