@@ -157,6 +157,68 @@
     if (event.target.open) openingMenu(event.target);
   }, true);
 
+  // --- live redraws: only the columns that changed ----------------------------------------------
+  // After a change every open board re-reads its columns (about 130 KB at 100 cards). A move
+  // changes one or two of the five: a column whose markup arrives as it was last drawn is not
+  // parsed or drawn again. What surrounds the columns (counts, the board's state, the menus)
+  // is small and is always redrawn. Anything unexpected (other columns, out-of-band parts)
+  // leaves the whole region to htmx, as before.
+
+  var COLUMN = /<section class="board-column[^"]*" id="(column-[a-z]+)"[\s\S]*?<\/section>/g;
+  var drawnFrom = new WeakMap(); // a column's element -> the markup it was drawn from
+
+  function columnsIn(html) {
+    var columns = [];
+    html.replace(COLUMN, function (markup, id) { columns.push({ id: id, markup: markup }); });
+    return columns;
+  }
+
+  function parsed(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html;
+    return template.content;
+  }
+
+  function redrawChangedColumns(region, html) {
+    var gridAt = html.indexOf('<div class="board-grid"');
+    var grid = region.querySelector(":scope > .board-grid");
+    if (gridAt === -1 || !grid || html.indexOf("hx-swap-oob") !== -1) return false;
+    var columns = columnsIn(html);
+    var shown = grid.querySelectorAll(":scope > section.board-column");
+    if (!columns.length || columns.length !== shown.length) return false;
+    for (var i = 0; i < shown.length; i++) if (shown[i].id !== columns[i].id) return false;
+    var around = parsed(html.slice(0, gridAt) + "</div>").getElementById("board-columns");
+    if (!around) return false;
+    while (grid.previousSibling) grid.previousSibling.remove();
+    Array.prototype.slice.call(around.childNodes).forEach(function (node) {
+      region.insertBefore(node, grid);
+      if (node.nodeType === 1 && window.htmx) window.htmx.process(node);
+    });
+    columns.forEach(function (column, index) {
+      if (drawnFrom.get(shown[index]) === column.markup) return;
+      var section = parsed(column.markup).firstElementChild;
+      shown[index].replaceWith(section);
+      drawnFrom.set(section, column.markup);
+      if (window.htmx) window.htmx.process(section);
+    });
+    return true;
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    var elt = detail.requestConfig && detail.requestConfig.elt;
+    if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-board-refresh")) return;
+    var region = document.getElementById("board-columns");
+    if (!detail.shouldSwap || detail.isError || !region) return;
+    if (!redrawChangedColumns(region, detail.serverResponse)) return;
+    detail.shouldSwap = false;
+    // Announced as htmx's own swap would be: live.js puts back what the person was doing,
+    // and the settle handler below re-enables dragging and follows the focus.
+    var announced = { target: region, elt: elt, requestConfig: detail.requestConfig, xhr: detail.xhr };
+    region.dispatchEvent(new CustomEvent("htmx:afterSwap", { bubbles: true, detail: announced }));
+    region.dispatchEvent(new CustomEvent("htmx:afterSettle", { bubbles: true, detail: announced }));
+  });
+
   // --- dragging ------------------------------------------------------------------------------
 
   function enhance() {

@@ -185,3 +185,41 @@ def test_a_move_from_the_open_panel_redraws_the_board(page: Page) -> None:
     expect(page.locator(f"#column-qualified #card-{lead.id}")).to_be_visible()
     expect(page.locator("#count-new")).to_have_text("0")
     expect(page.locator("#lead-panel")).to_contain_text("new → qualified")
+
+
+def test_a_live_update_redraws_only_the_columns_that_changed(page: Page) -> None:
+    # A move touches two of five columns; the others arrive as they were last drawn and are
+    # not parsed or drawn again (static/js/board.js), which is most of a screen's CPU.
+    old = timezone.now() - timedelta(days=3)  # ages shown as dates: the same on every redraw
+    group = make_group()
+    first, second = (make_lead(group, name=f"Mover {n}", detected_at=old) for n in range(2))
+    lost = make_lead(group, status="lost", name="Long Gone", detected_at=old)
+    page.goto(BOARD)
+
+    def someone_moves(lead: Lead, status: str) -> None:
+        lead_change_status(lead.id, status, Actor(kind="user", label="Noa"))
+        page.evaluate("document.body.dispatchEvent(new CustomEvent('leads-changed'))")
+        expect(page.locator(f"#column-{status} #card-{lead.id}")).to_be_visible()
+
+    someone_moves(first, "contacted")  # the first redraw draws every column
+    page.evaluate("document.querySelectorAll('.board-column').forEach(c => { c.__kept = true; })")
+    someone_moves(second, "qualified")
+
+    kept = page.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('.board-column')]"
+        ".map(c => [c.dataset.status, c.__kept === true]))"
+    )
+    assert kept == {
+        "new": False,
+        "contacted": True,
+        "qualified": False,
+        "converted": True,
+        "lost": True,
+    }
+    expect(page.locator("#count-new")).to_have_text("0")
+    expect(page.locator("#count-qualified")).to_have_text("1")
+    # The kept columns still work: a kept card's menu opens and moves it.
+    page.locator(f"#card-{lost.id} .card__move > summary").click()
+    page.locator(f"#card-{lost.id}").get_by_role("button", name="Reopen").click()
+    expect(page.locator(f"#column-new #card-{lost.id}")).to_be_visible()
+    assert Lead.objects.get(pk=lost.pk).lead_status == "new"
