@@ -19,40 +19,41 @@ _PG_UPSERT = """
 _PG_NEW = "SELECT source_group_id AS group_id, lead_status AS status, 1 AS delta FROM new_rows"
 _PG_OLD = "SELECT source_group_id AS group_id, lead_status AS status, -1 AS delta FROM old_rows"
 
-POSTGRESQL_INSTALL = [
-    f"""
-    CREATE OR REPLACE FUNCTION leads_lead_totals_insert() RETURNS trigger
-    LANGUAGE plpgsql AS $$ BEGIN {_PG_UPSERT.format(changes=_PG_NEW)} RETURN NULL; END $$;
-    CREATE OR REPLACE FUNCTION leads_lead_totals_delete() RETURNS trigger
-    LANGUAGE plpgsql AS $$ BEGIN {_PG_UPSERT.format(changes=_PG_OLD)} RETURN NULL; END $$;
-    CREATE OR REPLACE FUNCTION leads_lead_totals_update() RETURNS trigger
-    LANGUAGE plpgsql AS $$ BEGIN
-    {_PG_UPSERT.format(changes=f"{_PG_OLD} UNION ALL {_PG_NEW}")} RETURN NULL; END $$;
-    """,
+# What each trigger's transition tables are called (an UPDATE sees both).
+_TRANSITION_TABLES = {
+    "insert": "NEW TABLE AS new_rows",
+    "delete": "OLD TABLE AS old_rows",
+    "update": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+}
+
+
+def _postgresql(name: str, upsert: str, new: str, old: str) -> tuple[list[str], list[str]]:
+    """Install and uninstall statements of the statement triggers `<name>_insert`, `_delete`
+    and `_update` on leads_lead: each runs `upsert` over the rows it inserted (`new`), deleted
+    (`old`) or changed (both). Built from this module's constants only."""
+    changes = {"insert": new, "delete": old, "update": f"{old} UNION ALL {new}"}
+    functions = "".join(
+        f"""
+    CREATE OR REPLACE FUNCTION {name}_{event}() RETURNS trigger
+    LANGUAGE plpgsql AS $$ BEGIN {upsert.format(changes=rows)} RETURN NULL; END $$;"""
+        for event, rows in changes.items()
+    )
+    triggers = [
+        f"""
+    CREATE TRIGGER {name}_{event} AFTER {event.upper()} ON leads_lead
+    REFERENCING {tables} FOR EACH STATEMENT
+    EXECUTE FUNCTION {name}_{event}()
     """
-    CREATE TRIGGER leads_lead_totals_insert AFTER INSERT ON leads_lead
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION leads_lead_totals_insert()
-    """,
-    """
-    CREATE TRIGGER leads_lead_totals_delete AFTER DELETE ON leads_lead
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION leads_lead_totals_delete()
-    """,
-    """
-    CREATE TRIGGER leads_lead_totals_update AFTER UPDATE ON leads_lead
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION leads_lead_totals_update()
-    """,
-]
-POSTGRESQL_UNINSTALL = [
-    "DROP TRIGGER IF EXISTS leads_lead_totals_insert ON leads_lead",
-    "DROP TRIGGER IF EXISTS leads_lead_totals_delete ON leads_lead",
-    "DROP TRIGGER IF EXISTS leads_lead_totals_update ON leads_lead",
-    "DROP FUNCTION IF EXISTS leads_lead_totals_insert()",
-    "DROP FUNCTION IF EXISTS leads_lead_totals_delete()",
-    "DROP FUNCTION IF EXISTS leads_lead_totals_update()",
-]
+        for event, tables in _TRANSITION_TABLES.items()
+    ]
+    uninstall = [f"DROP TRIGGER IF EXISTS {name}_{event} ON leads_lead" for event in changes]
+    uninstall += [f"DROP FUNCTION IF EXISTS {name}_{event}()" for event in changes]
+    return [functions, *triggers], uninstall
+
+
+POSTGRESQL_INSTALL, POSTGRESQL_UNINSTALL = _postgresql(
+    "leads_lead_totals", _PG_UPSERT, _PG_NEW, _PG_OLD
+)
 
 
 def _sqlite_add(group: str, status: str, delta: str) -> str:
@@ -109,40 +110,9 @@ _PG_DAY_OLD = (
     "source_group_id AS group_id, lead_status AS status, -1 AS delta FROM old_rows"
 )
 
-POSTGRESQL_DAY_INSTALL = [
-    f"""
-    CREATE OR REPLACE FUNCTION leads_lead_day_totals_insert() RETURNS trigger
-    LANGUAGE plpgsql AS $$ BEGIN {_PG_DAY_UPSERT.format(changes=_PG_DAY_NEW)} RETURN NULL; END $$;
-    CREATE OR REPLACE FUNCTION leads_lead_day_totals_delete() RETURNS trigger
-    LANGUAGE plpgsql AS $$ BEGIN {_PG_DAY_UPSERT.format(changes=_PG_DAY_OLD)} RETURN NULL; END $$;
-    CREATE OR REPLACE FUNCTION leads_lead_day_totals_update() RETURNS trigger
-    LANGUAGE plpgsql AS $$ BEGIN
-    {_PG_DAY_UPSERT.format(changes=f"{_PG_DAY_OLD} UNION ALL {_PG_DAY_NEW}")} RETURN NULL; END $$;
-    """,
-    """
-    CREATE TRIGGER leads_lead_day_totals_insert AFTER INSERT ON leads_lead
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION leads_lead_day_totals_insert()
-    """,
-    """
-    CREATE TRIGGER leads_lead_day_totals_delete AFTER DELETE ON leads_lead
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION leads_lead_day_totals_delete()
-    """,
-    """
-    CREATE TRIGGER leads_lead_day_totals_update AFTER UPDATE ON leads_lead
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION leads_lead_day_totals_update()
-    """,
-]
-POSTGRESQL_DAY_UNINSTALL = [
-    "DROP TRIGGER IF EXISTS leads_lead_day_totals_insert ON leads_lead",
-    "DROP TRIGGER IF EXISTS leads_lead_day_totals_delete ON leads_lead",
-    "DROP TRIGGER IF EXISTS leads_lead_day_totals_update ON leads_lead",
-    "DROP FUNCTION IF EXISTS leads_lead_day_totals_insert()",
-    "DROP FUNCTION IF EXISTS leads_lead_day_totals_delete()",
-    "DROP FUNCTION IF EXISTS leads_lead_day_totals_update()",
-]
+POSTGRESQL_DAY_INSTALL, POSTGRESQL_DAY_UNINSTALL = _postgresql(
+    "leads_lead_day_totals", _PG_DAY_UPSERT, _PG_DAY_NEW, _PG_DAY_OLD
+)
 
 
 def _sqlite_add_day(row: str, delta: str) -> str:
