@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from leads import services
 from leads.models import Lead, LeadDayTotal, LeadTotal
@@ -230,6 +231,34 @@ def test_the_status_asked_for_is_counted_to_the_larger_cap():
     counts = LocalSource().count_by_status_capped(query, cap=5, tab_cap=1)
 
     assert counts.matching(Status.NEW) == (3, False)
+
+
+@pytest.mark.django_db
+def test_a_search_with_few_matches_counts_every_status_exactly_in_one_statement():
+    # A person's name or number finds a few leads: no status stops at the tabs' cap then.
+    group = make_group()
+    for _ in range(3):
+        make_lead(group, status="new", keyword="price")
+    for _ in range(2):
+        make_lead(group, status="lost", keyword="price")
+    make_lead(group, status="contacted", keyword="other", preview="")
+
+    with CaptureQueriesContext(connection) as statements:
+        counts = LocalSource().count_by_status_capped(
+            LeadQuery(search="price", status=Status.LOST), cap=5, tab_cap=1
+        )
+
+    assert len(statements) == 1
+    assert counts.counts == {
+        Status.NEW: 3,
+        Status.CONTACTED: 0,
+        Status.QUALIFIED: 0,
+        Status.CONVERTED: 0,
+        Status.LOST: 2,
+    }
+    assert counts.capped == frozenset()
+    assert counts.matching(None) == (5, False)
+    assert counts.matching(Status.LOST) == (2, False)
 
 
 @pytest.mark.django_db

@@ -314,36 +314,40 @@ class LocalSource:
     def count_by_status_capped(self, query: LeadQuery, cap: int, tab_cap: int) -> StatusCounts:
         """Exact kept totals when only a group filters; else capped counts in one statement.
 
-        Each capped count is a `COUNT(*)` over a `LIMIT`ed subquery, so a common search word
-        stops after a few thousand rows instead of counting 160,000 of them.
+        The statement first reads up to `cap` + 1 matches of every status (`probe`). A search
+        for a person, a name or a phone, finds a few: every status is then counted exactly
+        from those rows, one index read in all. Past `cap` each status gets its own
+        `COUNT(*)` over a `LIMIT`ed subquery (the one asked for up to `cap`, the others up to
+        `tab_cap`), so a common word stops after a few thousand rows instead of counting
+        160,000; PostgreSQL and SQLite run those only when the probe is full.
         """
         if _totals_answer(query):
             return StatusCounts(totals_by_status(query.source_group_id))
         leads = self._matching(query, with_status=False).order_by()
-        subsets = [
-            (leads.filter(lead_status=s.value), cap if s == query.status else tab_cap)
-            for s in STATUSES
-        ]
-        if query.status is None:
-            subsets.append((leads, cap))
-        parts: list[str] = []
-        params: list[Any] = []
-        for subset, limit in subsets:
-            sql, subset_params = subset.values("pk")[: limit + 1].query.sql_with_params()
+        probe_sql, probe_params = leads.values("lead_status")[: cap + 1].query.sql_with_params()
+        params = list(probe_params)
+        found = "(SELECT COUNT(*) FROM probe)"
+        exact = "(SELECT COUNT(*) FROM probe WHERE lead_status = %s)"
+        parts = [found]
+        limits = [cap if s == query.status else tab_cap for s in STATUSES]
+        for status, limit in zip(STATUSES, limits, strict=True):
+            subset = leads.filter(lead_status=status.value).values("pk")[: limit + 1]
+            sql, subset_params = subset.query.sql_with_params()
             # ORM-compiled SQL with its own parameters: nothing user-written is spliced in.
-            parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608
-            params.extend(subset_params)
+            counted = f"(SELECT COUNT(*) FROM ({sql}) AS capped)"  # noqa: S608
+            parts.append(f"CASE WHEN {found} <= %s THEN {exact} ELSE {counted} END")
+            params.extend([cap, status.value, *subset_params])
         with connection.cursor() as cursor:
-            cursor.execute("SELECT " + ", ".join(parts), params)
-            numbers = list(cursor.fetchone())
-        limits = [limit for _, limit in subsets]
-        counts = {s: min(n, limit) for s, n, limit in zip(STATUSES, numbers, limits, strict=False)}
+            cursor.execute(f"WITH probe AS ({probe_sql}) SELECT {', '.join(parts)}", params)
+            matches, *numbers = cursor.fetchone()
+        total, total_capped = min(matches, cap), matches > cap
+        if not total_capped:
+            return StatusCounts(dict(zip(STATUSES, numbers, strict=True)), total=total)
+        counts = {s: min(n, limit) for s, n, limit in zip(STATUSES, numbers, limits, strict=True)}
         capped = frozenset(
-            s for s, n, limit in zip(STATUSES, numbers, limits, strict=False) if n > limit
+            s for s, n, limit in zip(STATUSES, numbers, limits, strict=True) if n > limit
         )
-        if query.status is None:
-            return StatusCounts(counts, capped, min(numbers[-1], cap), numbers[-1] > cap)
-        return StatusCounts(counts, capped)
+        return StatusCounts(counts, capped, total, total_capped)
 
     def get_lead(self, lead_id: uuid.UUID) -> LeadDetail:
         """The lead with its message count, session and status history."""

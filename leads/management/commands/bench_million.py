@@ -47,6 +47,7 @@ TABLE = "table ?status=new&q=price&sort=contact_name"
 ADMIN = "admin changelist, same filter/search/order"
 BOARD = "board"
 DEEP = "table, Next link 95% of the way down (keyset)"
+ONE_CONTACT = "table ?q=<one contact's number>"
 # A word in a few leads' names (rare) and one in a third of them (common), per sort.
 SEARCHES = {"rare": "schäfer", "common": "price"}
 SORTS = SORT_KEYS  # every sort the table offers
@@ -61,6 +62,7 @@ def pages(client: Client) -> dict[str, Callable[[], Any]]:
         "board, search 'price'": lambda: client.get("/leads/board/", {"q": "price"}),
         "table, page 100 (newest first)": lambda: client.get("/leads/", {"page": "100"}),
         DEEP: _get(client, _deep_page()),
+        ONE_CONTACT: _get(client, {"q": _a_contacts_number()}),
     }
     for sort in SORTS:
         measured[f"table ?sort={sort}"] = _get(client, {"sort": sort})
@@ -78,6 +80,17 @@ def _deep_page() -> dict[str, str]:
     depth = Lead.objects.count() * 95 // 100
     cursor = Lead.objects.order_by(*NEWEST_FIRST).values_list("id", flat=True)[depth - 1]
     return {"page": str(depth // DEFAULT_PAGE_SIZE + 1), "after": str(cursor)}
+
+
+def _a_contacts_number() -> str:
+    """The last nine digits of the oldest lead's phone: a rep looking one person up."""
+    phone = (
+        Lead.objects.exclude(contact_phone=None)
+        .order_by("lead_detected_at")
+        .values_list("contact_phone", flat=True)
+        .first()
+    )
+    return (phone or "")[-9:]
 
 
 def _get(client: Client, query: dict[str, str]) -> Callable[[], Any]:
