@@ -244,9 +244,7 @@ def test_a_search_with_few_matches_counts_every_status_exactly_in_one_statement(
     make_lead(group, status="contacted", keyword="other", preview="")
 
     with CaptureQueriesContext(connection) as statements:
-        counts = LocalSource().count_by_status_capped(
-            LeadQuery(search="price", status=Status.LOST), cap=5, tab_cap=1
-        )
+        counts = LocalSource().count_by_status_capped(LeadQuery(search="price"), cap=5, tab_cap=1)
 
     assert len(statements) == 1
     assert counts.counts == {
@@ -259,6 +257,16 @@ def test_a_search_with_few_matches_counts_every_status_exactly_in_one_statement(
     assert counts.capped == frozenset()
     assert counts.matching(None) == (5, False)
     assert counts.matching(Status.LOST) == (2, False)
+    # With a status chosen the probe stops at the tabs' cap: here it is full, so each
+    # status is counted to its own cap as before.
+    chosen = LeadQuery(search="price", status=Status.LOST)
+    counts = LocalSource().count_by_status_capped(chosen, cap=5, tab_cap=1)
+    assert counts.matching(Status.LOST) == (2, False)
+    assert counts.counts[Status.NEW] == 1
+    assert counts.capped == {Status.NEW}
+    counts = LocalSource().count_by_status_capped(chosen, cap=5, tab_cap=5)
+    assert counts.counts[Status.NEW] == 3
+    assert counts.capped == frozenset()
 
 
 @pytest.mark.django_db

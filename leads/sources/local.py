@@ -314,17 +314,19 @@ class LocalSource:
     def count_by_status_capped(self, query: LeadQuery, cap: int, tab_cap: int) -> StatusCounts:
         """Exact kept totals when only a group filters; else capped counts in one statement.
 
-        The statement first reads up to `cap` + 1 matches of every status (`probe`). A search
-        for a person, a name or a phone, finds a few: every status is then counted exactly
-        from those rows, one index read in all. Past `cap` each status gets its own
-        `COUNT(*)` over a `LIMIT`ed subquery (the one asked for up to `cap`, the others up to
-        `tab_cap`), so a common word stops after a few thousand rows instead of counting
-        160,000; PostgreSQL and SQLite run those only when the probe is full.
+        The statement first reads a few matches of every status (`probe`: up to `cap` + 1,
+        the "all" count, or `tab_cap` + 1 when a status is chosen). A search for a person, a
+        name or a phone, finds fewer: every status is then counted exactly from those rows,
+        one index read in all. Past the probe each status gets its own `COUNT(*)` over a
+        `LIMIT`ed subquery (the one asked for up to `cap`, the others up to `tab_cap`), so a
+        common word stops after a few thousand rows instead of counting 160,000; PostgreSQL
+        and SQLite run those only when the probe is full.
         """
         if _totals_answer(query):
             return StatusCounts(totals_by_status(query.source_group_id))
         leads = self._matching(query, with_status=False).order_by()
-        probe_sql, probe_params = leads.values("lead_status")[: cap + 1].query.sql_with_params()
+        probe = cap if query.status is None else tab_cap
+        probe_sql, probe_params = leads.values("lead_status")[: probe + 1].query.sql_with_params()
         params = list(probe_params)
         found = "(SELECT COUNT(*) FROM probe)"
         exact = "(SELECT COUNT(*) FROM probe WHERE lead_status = %s)"
@@ -336,18 +338,19 @@ class LocalSource:
             # ORM-compiled SQL with its own parameters: nothing user-written is spliced in.
             counted = f"(SELECT COUNT(*) FROM ({sql}) AS capped)"  # noqa: S608
             parts.append(f"CASE WHEN {found} <= %s THEN {exact} ELSE {counted} END")
-            params.extend([cap, status.value, *subset_params])
+            params.extend([probe, status.value, *subset_params])
         with connection.cursor() as cursor:
             cursor.execute(f"WITH probe AS ({probe_sql}) SELECT {', '.join(parts)}", params)
             matches, *numbers = cursor.fetchone()
-        total, total_capped = min(matches, cap), matches > cap
-        if not total_capped:
-            return StatusCounts(dict(zip(STATUSES, numbers, strict=True)), total=total)
+        if matches <= probe:
+            return StatusCounts(dict(zip(STATUSES, numbers, strict=True)), total=matches)
         counts = {s: min(n, limit) for s, n, limit in zip(STATUSES, numbers, limits, strict=True)}
         capped = frozenset(
             s for s, n, limit in zip(STATUSES, numbers, limits, strict=True) if n > limit
         )
-        return StatusCounts(counts, capped, total, total_capped)
+        if query.status is None:  # the probe was the "all" count
+            return StatusCounts(counts, capped, min(matches, cap), matches > cap)
+        return StatusCounts(counts, capped)
 
     def get_lead(self, lead_id: uuid.UUID) -> LeadDetail:
         """The lead with its message count, session and status history."""
