@@ -504,7 +504,7 @@ def test_a_viewer_is_offered_no_moves_no_bulk_and_no_exports(clients) -> None:
     table = clients[VIEWER].get(reverse("leads:table")).text
     detail = clients[VIEWER].get(reverse("leads:detail", args=[lead.id])).text
     assert 'name="lead"' not in table
-    assert "Export these" not in table
+    assert reverse("leads:export", args=["csv"]) not in table
     assert 'name="status" value="contacted"' not in detail
     for page in (table, detail):
         assert reverse("leads:groups") not in page
@@ -517,14 +517,15 @@ def test_a_rep_is_offered_moves_but_no_bulk_and_no_exports(clients) -> None:
     detail = clients[REP].get(reverse("leads:detail", args=[lead.id])).text
     assert 'name="status" value="contacted"' in detail
     assert 'name="lead"' not in table
-    assert "Export these" not in table
+    assert reverse("leads:export", args=["csv"]) not in table
 
 
 def test_a_manager_is_offered_everything(clients) -> None:
     make_lead()
     table = clients[MANAGER].get(reverse("leads:table")).text
     assert 'name="lead"' in table
-    assert "Export these" in table
+    assert "Export this lead:" in table
+    assert reverse("leads:export", args=["csv"]) in table
     for name in (
         "leads:groups",
         "leads:import",

@@ -88,3 +88,20 @@ def test_the_searched_sorted_table_costs_the_same_queries_at_5_and_1500_rows(
             TABLE, {"status": "new", "q": "price", "sort": "contact_name", "page": 2}
         )
     assert response.status_code == 200
+
+
+def test_one_match_reads_as_one_lead_and_a_few_as_their_exact_number(
+    manager_client: Client,
+) -> None:
+    group = make_group()
+    make_lead(group, keyword="price", name="Dana")
+    many_leads(group, TAB_COUNT_CAP + 20, status="lost")
+
+    one = manager_client.get(TABLE, {"q": "dana"}).content.decode()
+    assert "Export this lead:" in one
+    assert "The 1 matching lead, not only the ticked ones" in one
+
+    # Under the cap every status is exact, the tabs past their own cap included.
+    few = manager_client.get(TABLE, {"q": "price"}).content.decode()
+    assert f"Export these {TAB_COUNT_CAP + 21} leads:" in few
+    assert f'Lost <span class="count">{TAB_COUNT_CAP + 20}</span>' in few
