@@ -328,19 +328,21 @@ class LocalSource:
         probe = cap if query.status is None else tab_cap
         probe_sql, probe_params = leads.values("lead_status")[: probe + 1].query.sql_with_params()
         params = list(probe_params)
-        found = "(SELECT COUNT(*) FROM probe)"
         exact = "(SELECT COUNT(*) FROM probe WHERE lead_status = %s)"
-        parts = [found]
+        parts = ["found.n"]
         limits = [cap if s == query.status else tab_cap for s in STATUSES]
         for status, limit in zip(STATUSES, limits, strict=True):
             subset = leads.filter(lead_status=status.value).values("pk")[: limit + 1]
             sql, subset_params = subset.query.sql_with_params()
             # ORM-compiled SQL with its own parameters: nothing user-written is spliced in.
             counted = f"(SELECT COUNT(*) FROM ({sql}) AS capped)"  # noqa: S608
-            parts.append(f"CASE WHEN {found} <= %s THEN {exact} ELSE {counted} END")
+            parts.append(f"CASE WHEN found.n <= %s THEN {exact} ELSE {counted} END")
             params.extend([probe, status.value, *subset_params])
+        # `found`: the probe counted once, read by every status's CASE.
+        found = "(SELECT COUNT(*) AS n FROM probe) AS found"
+        select = f"SELECT {', '.join(parts)} FROM {found}"  # noqa: S608 (ORM-compiled parts)
         with connection.cursor() as cursor:
-            cursor.execute(f"WITH probe AS ({probe_sql}) SELECT {', '.join(parts)}", params)
+            cursor.execute(f"WITH probe AS ({probe_sql}) {select}", params)
             matches, *numbers = cursor.fetchone()
         if matches <= probe:
             return StatusCounts(dict(zip(STATUSES, numbers, strict=True)), total=matches)
