@@ -105,3 +105,19 @@ def test_one_match_reads_as_one_lead_and_a_few_as_their_exact_number(
     few = manager_client.get(TABLE, {"q": "price"}).content.decode()
     assert f"Export these {TAB_COUNT_CAP + 21} leads:" in few
     assert f'Lost <span class="count">{TAB_COUNT_CAP + 20}</span>' in few
+
+
+def test_leads_with_nowhere_to_move_get_a_sentence_not_an_empty_status_menu(
+    manager_client: Client,
+) -> None:
+    group = make_group()
+    make_lead(group, status="converted", name="Dana")
+    make_lead(group, status="new", name="Rina")
+
+    final = manager_client.get(TABLE, {"q": "dana"}).content.decode()
+    movable = manager_client.get(TABLE, {"q": "rina"}).content.decode()
+
+    assert "None of these leads can move to another status." in final
+    assert 'id="bulk-status"' not in final
+    assert 'id="bulk-status"' in movable
+    assert "None of these leads" not in movable
