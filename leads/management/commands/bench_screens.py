@@ -288,16 +288,20 @@ class ScreensBench:
                 f"(at rest {rest:.1f}%); {total / options['seconds']:.1f} requests/s "
                 f"{dict(sorted(requests.items()))}; {load()}"
             )
-            latencies, deliveries = self._moves(pages, options)
+            moves = self._moves(pages, options)
             browser.close()
-        screens = f"{len(pages)} pages × {options['moves']} moves"
-        for what, times in (("refresh arrived", deliveries), ("shown", latencies)):
-            if times:
-                self.log(
-                    f"Change → {what} on every page ({screens}): "
-                    f"median {statistics.median(times):.0f} ms, p95 {p95(times):.0f} ms, "
-                    f"max {max(times):.0f} ms; {load()}"
-                )
+        # A page's first redraw after it loaded draws every card (it has nothing to compare
+        # with, see static/js/board.js); from the second on only what changed: both are shown.
+        for label, counted in (("", moves), (", after the first move", moves[1:])):
+            screens = f"{len(pages)} pages × {len(counted)} moves{label}"
+            for index, what in ((1, "refresh arrived"), (0, "shown")):
+                times = [at for move in counted for at in move[index]]
+                if times:
+                    self.log(
+                        f"Change → {what} on every page ({screens}): "
+                        f"median {statistics.median(times):.0f} ms, p95 {p95(times):.0f} ms, "
+                        f"max {max(times):.0f} ms; {load()}"
+                    )
 
     def _open(self, browser: Any, path: str, cookie: str) -> list[Any]:
         """Open the pages in batches, each batch loading at once (as TVs switched on together)."""
@@ -325,26 +329,35 @@ class ScreensBench:
             self.log(f"  {len(pages)} open; {load()}")
         return pages
 
-    def _moves(self, pages: list[Any], options: dict[str, Any]) -> tuple[list[float], list[float]]:
-        """Per page and move: ms until it showed the move, and until its refresh arrived."""
+    def _moves(
+        self, pages: list[Any], options: dict[str, Any]
+    ) -> list[tuple[list[float], list[float]]]:
+        """Per move, and in it per page: ms until it showed the move, and until its refresh
+        arrived."""
         from leads.models import Lead
         from leads.pipeline import Status
         from leads.services import Actor, lead_change_status
 
-        path = [Status.CONTACTED, Status.QUALIFIED, Status.CONVERTED]
-        latencies: list[float] = []
-        deliveries: list[float] = []
+        # One lead goes round new → contacted → qualified → lost → new (never converted,
+        # which is final): the newest one that is not converted, so it heads every column it
+        # enters (a board column shows its newest leads) and the store never runs out of
+        # leads to move, however many runs it serves.
+        cycle = {
+            Status.NEW: Status.CONTACTED,
+            Status.CONTACTED: Status.QUALIFIED,
+            Status.QUALIFIED: Status.LOST,
+            Status.LOST: Status.NEW,
+        }
+        lead = (
+            Lead.objects.exclude(lead_status=Status.CONVERTED).order_by("-lead_detected_at").first()
+        )
+        if lead is None:
+            raise CommandError("No lead to move: every lead in the store is converted.")
+        moves: list[tuple[list[float], list[float]]] = []
+        status = Status(lead.lead_status)
         for move in range(options["moves"]):
-            if move % len(path) == 0:
-                lead = (
-                    Lead.objects.filter(lead_status=Status.NEW)
-                    .order_by("-lead_detected_at")
-                    .first()
-                )
-                if lead is None:
-                    raise CommandError("No new lead left to move.")
-            assert lead is not None  # chosen on the first move
-            target = path[move % len(path)]
+            target = cycle[status]
+            status = target
             args: list[str | int]
             if options["screen"] == "board":
                 watch, args = WATCH_BOARD, [str(lead.id), str(target)]
@@ -371,8 +384,7 @@ class ScreensBench:
                 for at in (page.evaluate("window.__deliveredAt") for page in pages)
                 if at is not None
             ]
-            latencies.extend(shown)
-            deliveries.extend(arrived)
+            moves.append((shown, arrived))
             self.log(
                 f"Move {move + 1} ({target}): refresh arrived on {len(arrived)}/{len(pages)} "
                 f"pages (max {max(arrived, default=0):.0f} ms), shown on {len(shown)} "
@@ -380,7 +392,7 @@ class ScreensBench:
                 + (f"; {missing} pages never showed it within 30 s" if missing else "")
             )
             time.sleep(3)
-        return latencies, deliveries
+        return moves
 
 
 def _goto(page: Any, path: str, wait_until: str) -> None:
