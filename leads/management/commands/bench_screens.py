@@ -56,15 +56,20 @@ CHROMIUM_ARGS = [
     "--disable-backgrounding-occluded-windows",
 ]
 # Records, in the page, when the moved lead first shows its new status (epoch milliseconds),
-# and when the refreshed region's answer had arrived (`__deliveredAt`: its Resource Timing
-# `responseEnd`, taken by the browser's network stack, so a renderer queueing for a CPU
-# behind a hundred others does not delay it). The gap between the two is the page's own
-# work; on separate TVs each has a CPU of its own.
+# and the steps before it from the browser's network stack (Resource Timing, so a renderer
+# queueing for a CPU behind a hundred others does not delay the stamps): when the held poll
+# answered that something changed (`__polledAt`), when the page asked for its region again
+# (`__requestedAt`) and when that answer had arrived (`__deliveredAt`). The gap between the
+# last and the move showing is the page's own work; on separate TVs each has a CPU of its own.
 DELIVERY = """
-  window.__deliveredAt = null;
+  window.__polledAt = window.__requestedAt = window.__deliveredAt = null;
   const delivered = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
+      if (window.__polledAt === null && entry.name.includes("/live/events")) {
+        window.__polledAt = performance.timeOrigin + entry.responseEnd;
+      }
       if (window.__deliveredAt === null && entry.name.includes(REGION)) {
+        window.__requestedAt = performance.timeOrigin + entry.startTime;
         window.__deliveredAt = performance.timeOrigin + entry.responseEnd;
         delivered.disconnect();
       }
@@ -72,6 +77,12 @@ DELIVERY = """
   });
   delivered.observe({type: "resource"});
 """
+# The steps a change takes on each page, by the stamp DELIVERY leaves for each.
+STEPS = {
+    "poll answered": "window.__polledAt",
+    "region asked for": "window.__requestedAt",
+    "refresh arrived": "window.__deliveredAt",
+}
 WATCH_BOARD = (
     """([id, status]) => {
   const REGION = "/leads/board/";"""
@@ -294,8 +305,8 @@ class ScreensBench:
         # with, see static/js/board.js); from the second on only what changed: both are shown.
         for label, counted in (("", moves), (", after the first move", moves[1:])):
             screens = f"{len(pages)} pages × {len(counted)} moves{label}"
-            for index, what in ((1, "refresh arrived"), (0, "shown")):
-                times = [at for move in counted for at in move[index]]
+            for what in (*STEPS, "shown"):
+                times = [at for move in counted for at in move[what]]
                 if times:
                     self.log(
                         f"Change → {what} on every page ({screens}): "
@@ -329,11 +340,9 @@ class ScreensBench:
             self.log(f"  {len(pages)} open; {load()}")
         return pages
 
-    def _moves(
-        self, pages: list[Any], options: dict[str, Any]
-    ) -> list[tuple[list[float], list[float]]]:
-        """Per move, and in it per page: ms until it showed the move, and until its refresh
-        arrived."""
+    def _moves(self, pages: list[Any], options: dict[str, Any]) -> list[dict[str, list[float]]]:
+        """Per move, and in it per page: ms from the move to each of `STEPS` and until the
+        page showed it ("shown")."""
         from leads.models import Lead
         from leads.pipeline import Status
         from leads.services import Actor, lead_change_status
@@ -353,7 +362,7 @@ class ScreensBench:
         )
         if lead is None:
             raise CommandError("No lead to move: every lead in the store is converted.")
-        moves: list[tuple[list[float], list[float]]] = []
+        moves: list[dict[str, list[float]]] = []
         status = Status(lead.lead_status)
         for move in range(options["moves"]):
             target = cycle[status]
@@ -379,12 +388,12 @@ class ScreensBench:
                         seen[index] = page.evaluate("window.__seenAt")
             missing = seen.count(None)
             shown = [at - moved_at for at in seen if at is not None]
-            arrived = [
-                at - moved_at
-                for at in (page.evaluate("window.__deliveredAt") for page in pages)
-                if at is not None
-            ]
-            moves.append((shown, arrived))
+            steps = {
+                name: [at - moved_at for page in pages if (at := page.evaluate(stamp)) is not None]
+                for name, stamp in STEPS.items()
+            }
+            arrived = steps["refresh arrived"]
+            moves.append({**steps, "shown": shown})
             self.log(
                 f"Move {move + 1} ({target}): refresh arrived on {len(arrived)}/{len(pages)} "
                 f"pages (max {max(arrived, default=0):.0f} ms), shown on {len(shown)} "
