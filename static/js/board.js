@@ -39,6 +39,8 @@
     note.setAttribute("aria-hidden", "true");
     note.textContent = text;
     card.appendChild(note);
+    // The card is no longer as it was drawn: the next live redraw of its column draws it anew.
+    drawnFrom.delete(card);
   }
   function cardOf(leadId) { return document.getElementById("card-" + leadId); }
   // A move the server refused: the columns are redrawn first, then the card gets the words.

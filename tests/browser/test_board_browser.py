@@ -241,3 +241,26 @@ def test_a_live_update_draws_again_only_the_cards_that_changed(page: Page) -> No
     page.locator(f"#card-{lost.id}").get_by_role("button", name="Reopen").click()
     expect(page.locator(f"#column-new #card-{lost.id}")).to_be_visible()
     assert Lead.objects.get(pk=lost.pk).lead_status == "new"
+
+
+def test_a_note_on_a_kept_card_goes_when_its_column_is_redrawn(page: Page) -> None:
+    # A card that a script wrote on (a refusal's note) is not as it was drawn: when its
+    # column changes, the live redraw draws it anew instead of keeping the stale words.
+    old = timezone.now() - timedelta(days=3)
+    done = make_lead(status="converted", name="Closed Deal", detected_at=old)
+    mover = make_lead(status="contacted", name="About To Sign", detected_at=old)
+    page.goto(BOARD)
+
+    def someone_moves(status: str) -> None:
+        lead_change_status(mover.id, status, Actor(kind="user", label="Noa"))
+        page.evaluate("document.body.dispatchEvent(new CustomEvent('leads-changed'))")
+        expect(page.locator(f"#column-{status} #card-{mover.id}")).to_be_visible()
+
+    someone_moves("qualified")  # the first redraw draws every card; the next ones compare
+    page.locator(f"#card-{done.id} .card__age").drag_to(page.locator("#column-new .cards"))
+    expect(page.locator(f"#card-{done.id} .card__note")).to_have_text(
+        "Not moved: converted is final."
+    )
+    someone_moves("converted")
+    expect(page.locator(f"#card-{done.id}")).to_be_visible()
+    expect(page.locator(f"#card-{done.id} .card__note")).to_have_count(0)
