@@ -86,6 +86,8 @@ def _table_context(request: HttpRequest, source: LeadSource) -> dict[str, Any]:
         "all_capped": all_capped,
         "matching_count": matching,
         "matching_capped": matching_capped,
+        # Exactly one lead matches: the export and bulk lines name it in the singular.
+        "one_match": matching == 1 and not matching_capped,
         "page_total": page_total,
         "has_next": has_next,
         "previous_page": state.page - 1,
