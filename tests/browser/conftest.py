@@ -6,6 +6,8 @@ handing the browser the session cookie of a `force_login`.
 """
 
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.signals import request_finished, request_started
 from django.test import Client
 
 from leads.roles import MANAGER
@@ -61,6 +64,56 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
         if item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(BROWSER_TIMEOUT))
+
+
+class _Requests:
+    """The live server's requests still being answered (its threads; not the test's own
+    Client, which answers in this thread and may leave a streamed response unread)."""
+
+    def __init__(self) -> None:
+        self._threads: set[int] = set()
+        self._lock = threading.Lock()
+
+    def started(self, **kwargs: object) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            with self._lock:
+                self._threads.add(threading.get_ident())
+
+    def finished(self, **kwargs: object) -> None:
+        with self._lock:
+            self._threads.discard(threading.get_ident())
+
+    def running(self) -> bool:
+        """Whether a thread is still inside a request (a thread that has ended is not)."""
+        with self._lock:
+            return any(thread.ident in self._threads for thread in threading.enumerate())
+
+    def wait_until_none(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while self.running() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+REQUESTS = _Requests()
+request_started.connect(REQUESTS.started, dispatch_uid="browser-tests-started")
+request_finished.connect(REQUESTS.finished, dispatch_uid="browser-tests-finished")
+
+
+@pytest.fixture(autouse=True)
+def _live_server_quiet_before_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a live-server test, wait for the requests its closed tabs left running.
+
+    A tab closed mid-request (a live refresh, a move) leaves the server thread finishing it;
+    pytest-django's TRUNCATE at the end of the test could then deadlock with that thread's
+    statements. This fixture sets up after the test database (so it ends before the flush)
+    and before any tab (so it ends after they are closed).
+    """
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    yield
+    REQUESTS.wait_until_none(seconds=10)
 
 
 @pytest.fixture(scope="session")
