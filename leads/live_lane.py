@@ -165,6 +165,7 @@ class TokenMemory:
         self._pruned_at = clock()
         self.holding = 0
         self._watching = False
+        self._stopping = False
         # How many polls this process may hold at once (see the module docstring).
         self.hold_limit = 0
 
@@ -195,11 +196,11 @@ class TokenMemory:
     def wait_past(self, seen: _Reading, seconds: float, max_age: float) -> _Reading:
         """The first reading that moved from `seen`, or the latest one after `seconds`.
 
-        Returns at once when this process already holds `hold_limit` polls.
+        Returns at once when this process already holds `hold_limit` polls, or is stopping.
         """
         deadline = self._clock() + seconds
         with self._changed:
-            if self.holding >= self.hold_limit:
+            if self._stopping or self.holding >= self.hold_limit:
                 return self._reading or seen
             self.holding += 1
             if not self._watching:
@@ -211,11 +212,22 @@ class TokenMemory:
                 while True:
                     current = self._reading or seen
                     left = deadline - self._clock()
-                    if current.moved_from(seen) or left <= 0:
+                    if current.moved_from(seen) or left <= 0 or self._stopping:
                         return current
                     self._changed.wait(left)
             finally:
                 self.holding -= 1
+
+    def stop_holding(self) -> None:
+        """Answer every held poll now and hold no more: the process is shutting down.
+
+        gunicorn lets a worker finish its open requests before it exits; a held poll would
+        keep a restart waiting for its whole hold. Its screen asks again and, while the
+        server is away, says "Reconnecting…" until it is back.
+        """
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
 
     def _watch(self, max_age: float) -> None:
         """Re-read every `max_age` while polls are held; then end (a new hold starts another)."""

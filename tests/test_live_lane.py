@@ -196,6 +196,20 @@ def test_a_process_holds_no_more_polls_than_its_limit() -> None:
     assert (store.reads, sleep.rounds) == (1, 0)  # and no watcher started
 
 
+def test_a_stopping_process_answers_its_held_polls_and_holds_no_more() -> None:
+    memory, _, _ = held_memory()
+    seen = memory.read(0)
+    with ThreadPoolExecutor(3) as pool:
+        held = [pool.submit(memory.wait_past, seen, 600, 0.01) for _ in range(3)]
+        while memory.holding < 3:
+            time.sleep(0.001)
+        memory.stop_holding()
+        # Unchanged, and well before their 600 s: a restart does not wait for them.
+        assert {future.result(timeout=10).token for future in held} == {seen.token}
+    assert memory.wait_past(seen, 600, 0.01).token == seen.token  # at once
+    assert memory.holding == 0
+
+
 def test_many_held_polls_share_one_reader() -> None:
     memory, store, sleep = held_memory()
     seen = memory.read(0)
