@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from leads.events import announce_details_changed
 from leads.models import LeadAssignment, LeadTimelineEntry, TimelineKind
 from leads.roles import MANAGER, REP
 from leads.services import unique_ids
@@ -107,6 +108,7 @@ def _log_owner_change(
     LeadTimelineEntry.objects.bulk_create(
         timeline_entry(lead_id, TimelineKind.ASSIGNED, text, by, now) for lead_id in lead_ids
     )
+    announce_details_changed([uuid.UUID(str(lead_id)) for lead_id in lead_ids])
 
 
 def lead_assign(
@@ -215,7 +217,9 @@ def lead_add_note(
         raise ValueError("A note needs some text.")
     note = timeline_entry(lead_id, TimelineKind.NOTE, text, by, now or timezone.now())
     note.search_text = text.casefold()
-    note.save()
+    with transaction.atomic():
+        note.save()
+        announce_details_changed([uuid.UUID(str(lead_id))])
     return note
 
 

@@ -63,6 +63,13 @@ def announce_status_changed(lead_id: uuid.UUID | None) -> None:
     _announce(LeadEventKind.STATUS_CHANGED, lead_id)
 
 
+def announce_details_changed(lead_ids: Sequence[uuid.UUID]) -> None:
+    """Tell live screens that leads' owner, follow-up or notes changed (one row however many;
+    none when none did). Written in the caller's transaction, like a status change."""
+    if lead_ids:
+        _announce(LeadEventKind.DETAILS_CHANGED, lead_ids[0] if len(lead_ids) == 1 else None)
+
+
 def _announce(kind: str, lead_id: uuid.UUID | None) -> None:
     # One INSERT: old rows are pruned by the screens' token reader (leads.live_lane), not here.
     LeadEvent.objects.create(kind=kind, lead_id=lead_id)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.assignments import timeline_entry
+from leads.events import announce_details_changed
 from leads.models import LeadAssignment, LeadFollowUp, TimelineKind
 from leads.services import unique_ids
 
@@ -90,6 +91,7 @@ def lead_set_follow_up(
             )
             text = f"set a follow-up for {_describe(due_at)}"
         timeline_entry(lead_id, TimelineKind.FOLLOW_UP, text, by, now).save()
+        announce_details_changed([lead_id])
     return follow_up_of(lead_id, now)
 
 

@@ -506,6 +506,8 @@ class SeenGroup(models.Model):
 class LeadEventKind(models.TextChoices):
     CREATED = "created", "Created"
     STATUS_CHANGED = "status_changed", "Status changed"
+    # An owner, follow-up or note: what the cards and the lead's page show besides status.
+    DETAILS_CHANGED = "details_changed", "Details changed"
 
 
 class LeadEvent(models.Model):

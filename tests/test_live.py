@@ -19,14 +19,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads import services
+from leads.assignments import lead_add_note, lead_bulk_assign, lead_take
 from leads.chat_import import import_chat_export
 from leads.events import SEEN_WINDOW, current_token, prune_events
+from leads.follow_ups import lead_set_follow_up
 from leads.live import LAST_ACTIVE_KEY, renewal_step
 from leads.live_lane import TokenMemory
 from leads.models import LeadEvent, LeadEventKind
 from leads.pipeline import InvalidTransition
 from leads.roles import MANAGER, REP, set_user_role
 from tests.factories import make_group, make_lead, make_session
+from tests.people import person
 from tests.test_waha_webhook import envelope, group_message
 from tests.test_webhook_moltflow import lead_object
 from tests.webhooks import post_moltflow, post_waha
@@ -100,6 +103,31 @@ def test_a_bulk_change_that_moves_nothing_announces_nothing() -> None:
     lead = make_lead(status="converted")
     services.lead_bulk_change_status([lead.id, uuid.uuid4()], "lost", SYSTEM)
     assert not LeadEvent.objects.exists()
+
+
+def test_owners_follow_ups_and_notes_announce_in_their_transaction() -> None:
+    # The cards show owners and follow-ups, the lead's page its notes: other screens redraw
+    # them, and a shared rendering keyed on the token is not served stale.
+    rep = person("rick", REP)
+    group = make_group()
+    lead, other = make_lead(group), make_lead(group)
+    lead_take(lead.id, rep)
+    lead_bulk_assign([lead.id, other.id], rep, rep)  # one of the two changed
+    lead_bulk_assign([lead.id, other.id], None, rep)
+    lead_bulk_assign([lead.id], None, rep)  # nobody's already: nothing changed
+    lead_set_follow_up(lead.id, timezone.now() + timedelta(days=1), rep)
+    lead_add_note(lead.id, "called, call back Monday", rep)
+    events = list(LeadEvent.objects.order_by("id").values_list("kind", "lead_id"))
+    assert events == [
+        (LeadEventKind.DETAILS_CHANGED, lead.id),
+        (LeadEventKind.DETAILS_CHANGED, other.id),
+        (LeadEventKind.DETAILS_CHANGED, None),  # two leads: one row
+        (LeadEventKind.DETAILS_CHANGED, lead.id),
+        (LeadEventKind.DETAILS_CHANGED, lead.id),
+    ]
+    with pytest.raises(ValueError):
+        lead_add_note(lead.id, "   ", rep)
+    assert LeadEvent.objects.count() == 5
 
 
 def test_the_dashboards_own_move_announces(rep_client: Client) -> None:
