@@ -8,6 +8,7 @@
 //   column, with the reason in #messages). A request that fails puts the card back and says why.
 // - A drop on a column whose move asks why (Lost) opens a small dialog first.
 // - Live refreshes wait while a card is dragged, a move is in flight or a reason is being typed.
+//   An open card menu does not hold them back: it stays open, with focus, through a redraw.
 // - After a move, focus goes to the moved card, wherever it landed.
 (function () {
   "use strict";
@@ -69,8 +70,11 @@
   // --- live refreshes wait for the user ------------------------------------------------------
 
   function busy() {
-    return Boolean(drag || pending || asking ||
-      document.querySelector("#board-columns details[open]"));
+    return Boolean(drag || pending || asking);
+  }
+
+  function openMenu() {
+    return document.querySelector("#board-columns details[data-card-menu][open]");
   }
 
   function refreshNow() {
@@ -236,7 +240,10 @@
     Array.prototype.forEach.call(list.children, function (item) { if (item.id) shown[item.id] = item; });
     var wanted = items.map(function (item) {
       var element = shown[item.id];
-      return element && drawnFrom.get(element) === item.markup ? element : drawn(item.markup);
+      if (element && drawnFrom.get(element) === item.markup) return element;
+      var fresh = drawn(item.markup);
+      if (element) keepMenus(element, fresh);
+      return fresh;
     });
     // What stays keeps its place: drop the rest first, then put each wanted item in order.
     var keep = new Set(wanted);
@@ -248,6 +255,32 @@
     });
     drawnFrom.set(section, markup);
     return true;
+  }
+
+  // A card drawn again where it was (its age, owner or follow-up changed) keeps the menus the
+  // person has open or is in: the menu's element moves into the new card, with anything
+  // typed in it. (A card that moved column gets its new column's menus, closed.)
+  function keepMenus(from, to) {
+    var focused = document.activeElement;
+    from.querySelectorAll("details[data-card-menu]").forEach(function (details) {
+      if (!details.open && !details.contains(focused)) return;
+      var twin = to.querySelector('details[data-card-menu="' + details.dataset.cardMenu + '"]');
+      if (twin) twin.replaceWith(details);
+    });
+  }
+
+  // Focus that was on a card goes back to where the person was: the same element when it was
+  // kept or carried over (moving an element drops its focus), else the same control of the
+  // lead's card wherever it is now, else that card's name.
+  function refocus(focused) {
+    if (document.activeElement === focused) return;
+    if (focused.isConnected) return focused.focus();
+    var card = cardOf(focused.closest(".card").dataset.lead);
+    if (!card) return;
+    var menu = focused.closest("details[data-card-menu]");
+    var same = (focused.id && document.getElementById(focused.id)) ||
+      (menu && card.querySelector('details[data-card-menu="' + menu.dataset.cardMenu + '"] > summary'));
+    (same || card.querySelector(".card__name a")).focus();
   }
 
   function redrawChangedColumns(region, html) {
@@ -265,10 +298,13 @@
       region.insertBefore(node, grid);
       if (node.nodeType === 1 && window.htmx) window.htmx.process(node);
     });
+    var focused = document.activeElement;
+    var onCard = focused && focused.closest && region.contains(focused) && focused.closest(".card");
     columns.forEach(function (column, index) {
       if (drawnFrom.get(shown[index]) === column.markup) return;
       if (!redrawColumn(shown[index], column.markup)) shown[index].replaceWith(drawn(column.markup));
     });
+    if (onCard) refocus(focused);
     return true;
   }
 
@@ -278,7 +314,14 @@
     if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-board-refresh")) return;
     var region = document.getElementById("board-columns");
     if (!detail.shouldSwap || detail.isError || !region) return;
-    if (!redrawChangedColumns(region, detail.serverResponse)) return;
+    if (!redrawChangedColumns(region, detail.serverResponse)) {
+      // Only a card-level redraw keeps an open menu: a whole one waits until it closes.
+      if (openMenu()) {
+        detail.shouldSwap = false;
+        refreshWanted = true;
+      }
+      return;
+    }
     detail.shouldSwap = false;
     // Announced as htmx's own swap would be: live.js puts back what the person was doing,
     // and the settle handler below re-enables dragging and follows the focus.

@@ -1,6 +1,7 @@
 """The board in a real browser: drag-and-drop, forbidden drops, stale moves and the keyboard."""
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -8,6 +9,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from leads.assignments import lead_take
 from leads.models import Lead, LeadStatusChange
 from leads.services import Actor, lead_change_status
 from tests.factories import make_group, make_lead
@@ -264,3 +266,50 @@ def test_a_note_on_a_kept_card_goes_when_its_column_is_redrawn(page: Page) -> No
     someone_moves("converted")
     expect(page.locator(f"#card-{done.id}")).to_be_visible()
     expect(page.locator(f"#card-{done.id} .card__note")).to_have_count(0)
+
+
+def someone_else(page: Page, change: Callable[[], object]) -> None:
+    """A change made on another screen, announced to this one as live.js would."""
+    change()
+    page.evaluate("document.body.dispatchEvent(new CustomEvent('leads-changed'))")
+
+
+def test_an_open_menu_stays_open_and_focused_while_the_board_follows_changes(
+    page: Page, rep: User
+) -> None:
+    # A menu left open used to hold every live refresh back (the header still said
+    # "Updated"); now the board follows, and the menu and its focus stay where they were.
+    old = timezone.now() - timedelta(days=3)  # ages shown as dates: unchanged by redraws
+    group = make_group()
+    holder = make_lead(group, name="Menu Holder", detected_at=old)
+    other = make_lead(group, name="Other Lead", detected_at=old - timedelta(minutes=1))
+    page.goto(BOARD)
+    page.locator(f"#card-{holder.id} .card__move > summary").click()
+    contacted = page.locator(f"#card-{holder.id} button[name=status][value=contacted]")
+    contacted.focus()
+
+    # Another card moves: the first redraw after loading draws every card again.
+    someone_else(page, lambda: lead_change_status(other.id, "qualified", Actor.system("t")))
+    expect(page.locator(f"#column-qualified #card-{other.id}")).to_be_visible()
+    expect(page.locator(f"#card-{holder.id} .card__move")).to_have_attribute("open", "")
+    expect(contacted).to_be_focused()
+
+    # The card with the open menu changes where it is (an owner): drawn again, menu kept.
+    someone_else(page, lambda: lead_take(holder.id, rep))
+    expect(page.locator(f"#card-{holder.id} .card__owner")).to_contain_text("Dana")
+    expect(page.locator(f"#card-{holder.id} .card__move")).to_have_attribute("open", "")
+    expect(contacted).to_be_focused()
+
+    # The carried menu still works.
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#column-contacted #card-{holder.id}")).to_be_visible()
+    assert Lead.objects.get(pk=holder.pk).lead_status == "contacted"
+
+
+def test_focus_follows_a_card_another_screen_moves(page: Page) -> None:
+    lead = make_lead(name="Moved Elsewhere")
+    page.goto(BOARD)
+    summary = f"#card-{lead.id} .card__move > summary"
+    page.locator(summary).focus()
+    someone_else(page, lambda: lead_change_status(lead.id, "contacted", Actor.system("t")))
+    expect(page.locator(f"#column-contacted {summary}")).to_be_focused()
