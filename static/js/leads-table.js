@@ -4,8 +4,29 @@
 // - the bulk status menu offers only statuses valid for at least one ticked lead
 // - the bulk form sends the ticked rows in one field
 // - the nav's Board link follows the filters after htmx pushes a new URL
+// - on a phone, secondary filters none of which is set are folded behind "More filters"
 (function () {
   "use strict";
+
+  var PHONE = window.matchMedia("(max-width: 40rem)");
+
+  function filtersSet(details) {
+    return Array.prototype.filter.call(details.querySelectorAll("select, input"), function (field) {
+      return field.tagName === "SELECT" ? field.selectedIndex > 0 : Boolean(field.value);
+    }).length;
+  }
+
+  function foldFilters() {
+    document.querySelectorAll("details[data-fold-on-phone]").forEach(function (details) {
+      var set = filtersSet(details);
+      var label = details.querySelector("[data-filters-set]");
+      if (label) label.textContent = set ? "(" + set + " set)" : "";
+      // Wider screens show them inline (CSS hides the summary): never leave them folded there.
+      details.open = !PHONE.matches || set > 0;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", foldFilters);
+  PHONE.addEventListener("change", foldFilters);
 
   // The server renders the Board link for the URL it served; htmx filtering changes the URL
   // without re-rendering the nav, so rebuild the link from the address bar, dropping the

@@ -148,6 +148,30 @@ def test_a_phone_shows_one_column_at_a_time(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/leads/board/\?col=contacted$"))
 
 
+def test_on_a_phone_the_cards_come_before_the_filters_nobody_set(page: Page) -> None:
+    group = make_group(name="Real Estate IL")
+    lead = make_lead(group, name="Avi Cohen")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(BOARD)
+    more = page.locator("#board-filters .filters__more")
+    expect(more).not_to_have_attribute("open", "")
+    expect(page.locator("#id_group")).to_be_hidden()
+    expect(page.locator("#id_q")).to_be_visible()  # the search stays at hand
+    expect(page.locator(f"#card-{lead.id}")).to_be_in_viewport()
+    # A wider screen (a phone turned, a window widened) shows them inline, without a summary.
+    page.set_viewport_size({"width": 1440, "height": 900})
+    expect(page.locator("#id_due")).to_be_visible()
+    expect(more.locator("summary")).to_be_hidden()
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.locator("#id_due")).to_be_hidden()
+    more.locator("summary").click()
+    page.select_option("#id_group", label="Real Estate IL")
+    expect(page).to_have_url(re.compile(r"group="))
+    page.reload()  # a filter that is set is shown, and counted
+    expect(more).to_have_attribute("open", "")
+    expect(more.locator("summary")).to_have_text("More filters (1 set)")
+
+
 def test_a_drop_the_server_never_confirms_snaps_back(page: Page) -> None:
     lead = make_lead(name="Avi Cohen")
     page.goto(BOARD)
