@@ -515,7 +515,10 @@
     if (focusLead) {
       var link = document.getElementById("card-link-" + focusLead);
       if (link && !pending) {
-        link.focus();
+        // On a phone the card may have gone to a column not shown: then to that column's tab.
+        var status = link.closest(".card").dataset.status;
+        var tab = document.querySelector('.board-switcher a[data-status="' + status + '"]');
+        (link.offsetParent === null && tab ? tab : link).focus();
         focusLead = null;
       }
     }

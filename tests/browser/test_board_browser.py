@@ -172,6 +172,21 @@ def test_on_a_phone_the_cards_come_before_the_filters_nobody_set(page: Page) -> 
     expect(more.locator("summary")).to_have_text("More filters (1 set)")
 
 
+def test_on_a_phone_a_card_moved_to_a_hidden_column_leaves_focus_on_its_tab(page: Page) -> None:
+    lead = make_lead(name="Avi Cohen")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(BOARD)
+    page.locator(f"#card-{lead.id} .card__move > summary").click()
+    page.locator(f"#card-{lead.id} button[name=status][value=contacted]").click()
+    expect(page.locator("#messages")).to_contain_text("Moved to contacted.")
+    tab = page.get_by_role("navigation", name="Pipeline columns").get_by_role(
+        "link", name="Contacted"
+    )
+    expect(tab).to_be_focused()  # not <body>: Enter shows the card where it went
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#column-contacted #card-{lead.id}")).to_be_visible()
+
+
 def test_a_drop_the_server_never_confirms_snaps_back(page: Page) -> None:
     lead = make_lead(name="Avi Cohen")
     page.goto(BOARD)
