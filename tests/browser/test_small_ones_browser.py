@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from leads.models import WallLink
 from leads.services import Actor, lead_bulk_change_status, lead_change_status
 from tests.browser.conftest import open_tab
 from tests.factories import make_lead
@@ -79,3 +80,14 @@ def test_a_bulk_change_is_one_activity_line_that_opens_on_its_leads(page, rep) -
     page.keyboard.press("Enter")
     for lead in leads:
         expect(entry.get_by_role("link", name=lead.contact_name)).to_be_visible()
+
+
+def test_revoking_a_display_link_takes_a_second_deliberate_click(manager_page) -> None:
+    # A stray click on "Revoke" blanked a TV on the office wall (browser review).
+    link, _ = WallLink.issue("Lobby TV")
+    manager_page.goto("/settings/wall/")
+    manager_page.get_by_text("Revoke…").click()
+    assert WallLink.objects.get(pk=link.pk).revoked_at is None  # opening it revokes nothing
+    manager_page.get_by_role("button", name="Revoke: its screen goes blank").click()
+    expect(manager_page.locator("main")).to_contain_text("Revoked")
+    assert WallLink.objects.get(pk=link.pk).revoked_at is not None
