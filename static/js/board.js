@@ -42,6 +42,7 @@
     card.appendChild(note);
     // The card is no longer as it was drawn: the next live redraw of its column draws it anew.
     drawnFrom.delete(card);
+    card.removeAttribute("data-v");
   }
   function cardOf(leadId) { return document.getElementById("card-" + leadId); }
   // A move the server refused: the columns are redrawn first, then the card gets the words.
@@ -178,6 +179,15 @@
   // A column's list items: its cards and its "Show more" line (neither holds another <li>).
   var ITEM = /<li class="(?:card|load-more)\b[^"]*" id="([^"]+)"[\s\S]*?<\/li>/g;
   var drawnFrom = new WeakMap(); // a column's or card's element -> the markup it was drawn from
+  // A card's data-v: a hash of its markup, from the server (leads/templatetags/board_ui.py), so
+  // a card drawn by the page load or a whole swap is known unchanged without its markup.
+  var VERSION = /^<li\b[^>]*\sdata-v="([^"]+)"/;
+
+  function unchanged(element, markup) {
+    if (drawnFrom.get(element) === markup) return true;
+    var version = VERSION.exec(markup);
+    return Boolean(version) && element.getAttribute("data-v") === version[1];
+  }
 
   function columnsIn(html) {
     var columns = [];
@@ -240,7 +250,7 @@
     Array.prototype.forEach.call(list.children, function (item) { if (item.id) shown[item.id] = item; });
     var wanted = items.map(function (item) {
       var element = shown[item.id];
-      if (element && drawnFrom.get(element) === item.markup) return element;
+      if (element && unchanged(element, item.markup)) return element;
       var fresh = drawn(item.markup);
       if (element) keepMenus(element, fresh);
       return fresh;

@@ -352,3 +352,39 @@ def test_focus_follows_a_card_another_screen_moves(page: Page) -> None:
     page.locator(summary).focus()
     someone_else(page, lambda: lead_change_status(lead.id, "contacted", Actor.system("t")))
     expect(page.locator(f"#column-contacted {summary}")).to_be_focused()
+
+
+def test_a_board_just_loaded_or_swapped_whole_keeps_its_unchanged_cards(page: Page) -> None:
+    # A page load (or the whole swap after this screen's own move) leaves no markup to compare
+    # with; each card's data-v, a hash of its markup, says which cards are unchanged.
+    old = timezone.now() - timedelta(days=3)  # ages shown as dates: the same on every redraw
+    group = make_group()
+    leads = [
+        make_lead(group, name=f"Card {n}", detected_at=old - timedelta(minutes=n)) for n in range(4)
+    ]
+    page.goto(BOARD)
+    mark = "document.querySelectorAll('.card').forEach(e => { e.__kept = true; })"
+    kept = (
+        "Object.fromEntries([...document.querySelectorAll('.card')].map(e => [e.id, !!e.__kept]))"
+    )
+
+    def redrawn_after(change: Callable[[], object], lead: Lead, status: str) -> set[str]:
+        page.evaluate(mark)
+        someone_else(page, change)
+        expect(page.locator(f"#column-{status} #card-{lead.id}")).to_be_visible()
+        return {card for card, was_kept in page.evaluate(kept).items() if not was_kept}
+
+    moved = leads[0]
+    assert redrawn_after(
+        lambda: lead_change_status(moved.id, "contacted", Actor.system("t")), moved, "contacted"
+    ) == {f"card-{moved.id}"}
+
+    # This screen's own move: the server answers with the whole board, swapped in by htmx.
+    own = leads[1]
+    page.locator(f"#card-{own.id} .card__move > summary").click()
+    page.locator(f"#card-{own.id} button[name=status][value=qualified]").click()
+    expect(page.locator(f"#column-qualified #card-{own.id}")).to_be_visible()
+    other = leads[2]
+    assert redrawn_after(
+        lambda: lead_change_status(other.id, "contacted", Actor.system("t")), other, "contacted"
+    ) == {f"card-{other.id}"}
