@@ -41,7 +41,6 @@
     note.textContent = text;
     card.appendChild(note);
     // The card is no longer as it was drawn: the next live redraw of its column draws it anew.
-    drawnFrom.delete(card);
     card.removeAttribute("data-v");
   }
   function cardOf(leadId) { return document.getElementById("card-" + leadId); }
@@ -178,15 +177,16 @@
   var COLUMN = /<section class="board-column[^"]*" id="(column-[a-z]+)"[\s\S]*?<\/section>/g;
   // A column's list items: its cards and its "Show more" line (neither holds another <li>).
   var ITEM = /<li class="(?:card|load-more)\b[^"]*" id="([^"]+)"[\s\S]*?<\/li>/g;
-  var drawnFrom = new WeakMap(); // a column's or card's element -> the markup it was drawn from
+  // An element drawn here -> the markup it was drawn from: columns and "Show more" lines are
+  // compared by it, cards by their data-v.
+  var drawnFrom = new WeakMap();
   // A card's data-v: a hash of its markup, from the server (leads/templatetags/board_ui.py), so
   // a card drawn by the page load or a whole swap is known unchanged without its markup.
   var VERSION = /^<li\b[^>]*\sdata-v="([^"]+)"/;
 
   function unchanged(element, markup) {
-    if (drawnFrom.get(element) === markup) return true;
     var version = VERSION.exec(markup);
-    return Boolean(version) && element.getAttribute("data-v") === version[1];
+    return version ? element.getAttribute("data-v") === version[1] : drawnFrom.get(element) === markup;
   }
 
   function columnsIn(html) {

@@ -301,8 +301,8 @@ class ScreensBench:
             )
             moves = self._moves(pages, options)
             browser.close()
-        # A page's first redraw after it loaded draws every card (it has nothing to compare
-        # with, see static/js/board.js); from the second on only what changed: both are shown.
+        # A page's first redraw after it loaded also draws every card whose age changed since
+        # it loaded (and anything else cold); from the second on only what changed: both.
         for label, counted in (("", moves), (", after the first move", moves[1:])):
             screens = f"{len(pages)} pages × {len(counted)} moves{label}"
             for what in (*STEPS, "shown"):
