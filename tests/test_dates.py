@@ -34,3 +34,8 @@ def test_a_moment_ahead_and_an_appointment_read_as_dates() -> None:
     assert ">December 2, 3 p.m.</time>" in time_tag(NOW + timedelta(hours=2), NOW)
     soon_past = NOW - timedelta(hours=1)
     assert ">December 2, noon</time>" in time_tag(soon_past, NOW, appointment=True)
+
+
+def test_a_css_class_is_escaped_like_every_other_part() -> None:
+    html = time_tag(DEC_1, NOW, css='due" onclick="x')
+    assert html.startswith('<time class="due&quot; onclick=&quot;x" datetime=')

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from leads.roles import MANAGER, VIEWER, set_user_role
+from leads.templatetags.leads_ui import highlight
 from tests.factories import make_group, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -95,3 +96,13 @@ def test_sorting_by_status_follows_the_pipeline_newest_first_within_a_status() -
     assert statuses("-status") == pipeline[::-1][:4] + ["new", "new"]
     newest_new = client.get(TABLE, {"sort": "status"}).context["rows"][:2]
     assert newest_new[0].detected_at > newest_new[1].detected_at
+
+
+def test_highlight_marks_the_keyword_in_any_case_and_escapes_every_piece() -> None:
+    text = '<b>Price</b> & "price" <script>'
+    assert highlight(text, "price") == (
+        "&lt;b&gt;<mark>Price</mark>&lt;/b&gt; &amp; &quot;<mark>price</mark>&quot; &lt;script&gt;"
+    )
+    # A keyword that spells markup is matched as text, never let through.
+    assert highlight("<i>", "<i>") == "<mark>&lt;i&gt;</mark>"
+    assert highlight("<i>", "") == "&lt;i&gt;"
