@@ -1,8 +1,9 @@
-"""After a change every open board re-reads its columns: one rendering per view, shared.
+"""After a change every open board re-reads its columns, and every open table its rows: one
+rendering per view, shared.
 
-A hundred screens showing the same board at the same live token get the columns drawn once
-(leads.views.rendering.render_shared_region); a different query, role or "My leads" person
-is a different view; each screen still gets its own CSRF token.
+A hundred screens showing the same board (or table) at the same live token get the region
+drawn once (leads.views.rendering.render_shared_region); a different query, role or "My
+leads" person is a different view; each screen still gets its own CSRF token.
 """
 
 import re
@@ -19,7 +20,7 @@ from django.urls import reverse
 from leads import services
 from leads.assignments import lead_take
 from leads.models import Lead
-from leads.roles import REP, VIEWER
+from leads.roles import MANAGER, REP, VIEWER
 from leads.views.rendering import _render_once
 from tests.factories import make_lead
 from tests.people import person, signed_in
@@ -28,6 +29,8 @@ pytestmark = pytest.mark.django_db
 
 BOARD = reverse("leads:board")
 LIVE_REFRESH = {"HX-Request": "true", "HX-Target": "board-columns", "X-Live-Refresh": "1"}
+TABLE = reverse("leads:table")
+TABLE_REFRESH = {"HX-Request": "true", "HX-Target": "leads-results", "X-Live-Refresh": "1"}
 LEADS_TABLE = connection.ops.quote_name(Lead._meta.db_table)
 SYSTEM = services.Actor.system("test")
 
@@ -38,6 +41,14 @@ def refresh(client: Client, **query: str) -> tuple[str, int]:
         response = client.get(BOARD, query, headers=LIVE_REFRESH)
     assert response.status_code == 200
     assert "HX-Request" in response["Vary"]
+    return response.content.decode(), sum(LEADS_TABLE in q["sql"] for q in queries)
+
+
+def refresh_rows(client: Client, **query: str) -> tuple[str, int]:
+    """An open table's live refresh of its rows, as `refresh` reads a board's columns."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(TABLE, query, headers=TABLE_REFRESH)
+    assert response.status_code == 200
     return response.content.decode(), sum(LEADS_TABLE in q["sql"] for q in queries)
 
 
@@ -119,6 +130,44 @@ def test_a_persons_own_request_is_drawn_for_them(reps: list[User]) -> None:
     with CaptureQueriesContext(connection) as queries:
         screen.get(BOARD, headers={"HX-Request": "true", "HX-Target": "board-columns"})
     assert any(LEADS_TABLE in q["sql"] for q in queries)
+
+
+def test_open_tables_after_one_change_share_one_rendering_of_their_rows() -> None:
+    lead = make_lead(name="Dana Levi")
+    managers = [signed_in(person(f"boss{n}", MANAGER)) for n in range(3)]
+    html, reads = refresh_rows(managers[0])
+    assert reads > 0 and "Dana Levi" in html
+    for screen in managers[1:]:
+        shared, reads = refresh_rows(screen)
+        assert reads == 0
+        assert csrf_value(shared) != csrf_value(html)  # each screen's own bulk-form token
+
+    services.lead_change_status(lead.id, "contacted", SYSTEM)
+    html, reads = refresh_rows(managers[2])
+    assert reads > 0
+    assert f'id="lead-{lead.id}" data-status="contacted"' in html
+    assert [refresh_rows(screen)[1] for screen in managers] == [0, 0, 0]
+
+
+def test_a_table_is_shared_only_with_the_same_role_and_the_same_default_owner(
+    reps: list[User],
+) -> None:
+    taken = make_lead(name="Dana Levi")
+    make_lead(name="Omer Katz")
+    manager = signed_in(person("boss", MANAGER))
+    html, _ = refresh_rows(manager)
+    assert 'type="checkbox" name="lead"' in html  # rows ticked for bulk actions
+
+    html, reads = refresh_rows(signed_in(reps[0]))
+    assert reads > 0  # another role: no bulk form
+    assert 'type="checkbox" name="lead"' not in html and "Dana Levi" in html
+
+    # A rep who owns leads starts from "My leads" without asking for it in the URL.
+    lead_take(taken.id, reps[1])
+    html, reads = refresh_rows(signed_in(reps[1]))
+    assert reads > 0 and "Dana Levi" in html and "Omer Katz" not in html
+    html, _ = refresh_rows(signed_in(reps[2]))
+    assert "Omer Katz" in html  # owns none: everyone's leads, not the other rep's
 
 
 def test_a_screen_waits_for_the_rendering_already_under_way() -> None:

@@ -8,16 +8,16 @@ from django.views.decorators.http import require_GET
 
 from leads.assignments import assignable_users, owners_of
 from leads.exports import EXPORT_MAX_ROWS
-from leads.filters import PAGE_SIZES, LeadFilter, TableState
+from leads.filters import OWNER_MINE, PAGE_SIZES, LeadFilter, TableState
 from leads.follow_ups import follow_ups_of
 from leads.pipeline import STATUSES, allowed_targets, sources_of
-from leads.roles import VIEWER, role_required
+from leads.roles import VIEWER, role_required, user_role
 from leads.sources import get_source
 from leads.sources.base import LeadSource
 from leads.sources.errors import SourceError
 from leads.sources.records import COUNT_CAP, TAB_COUNT_CAP, LeadRecord
 from leads.tables import LeadTable, headers
-from leads.views.rendering import render_region
+from leads.views.rendering import htmx_region, render_region, render_shared_region
 from leads.views.shared import (
     bulk_refusal,
     export_refusal,
@@ -26,6 +26,8 @@ from leads.views.shared import (
 )
 
 REGIONS = ("leads", "leads-results")
+# The region an open table re-reads after a change (live.js, through its hidden trigger).
+RESULTS = "leads-results"
 SORT_LABELS = {
     "-detected_at": "newest first",
     "detected_at": "oldest first",
@@ -124,12 +126,30 @@ def _unavailable_context(request: HttpRequest, error: SourceError) -> dict[str, 
     }
 
 
+def _shared_view(request: HttpRequest) -> tuple[object, ...]:
+    """What the results depend on besides the data: the URL (the region's links and its own
+    refresh repeat it), the role (bulk and export forms) and, for "My leads", who asks."""
+    data = with_default_owner(request)
+    mine = request.user.pk if data.get("owner") == OWNER_MINE else None
+    return (request.get_full_path(), tuple(sorted(data.lists())), user_role(request.user), mine)
+
+
 @role_required(VIEWER)
 @require_GET
 def leads_table(request: HttpRequest) -> HttpResponse:
     """The table page, or its `leads` / `leads-results` region for htmx."""
     source = get_source()
     try:
+        if htmx_region(request, REGIONS) == RESULTS:
+            # A live refresh shares one rendering between every screen showing this view:
+            # a hundred open tables re-read their rows after each change.
+            return render_shared_region(
+                request,
+                "leads/table.html",
+                RESULTS,
+                lambda: _table_context(request, source),
+                varies_on=_shared_view(request),
+            )
         context = _table_context(request, source)
     except SourceError as error:
         context = _unavailable_context(request, error)

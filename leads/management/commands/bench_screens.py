@@ -11,7 +11,7 @@ separate TVs), and then:
 2. moves a lead from this process (through the services, as any other writer would) and
    measures how long until every page shows the move, `--moves` times.
 
-    python manage.py bench_screens [--screens 100] [--seconds 60] [--screen board|wall]
+    python manage.py bench_screens [--screens 100] [--seconds 60] [--screen board|table|wall]
                                    [--moves 3] [--workers 3]
 
 It prints CPU as % of one core, the requests per second, the latency (median, p95, max over
@@ -97,6 +97,20 @@ WATCH_BOARD = (
   observer.observe(document.body, {subtree: true, childList: true, attributes: true});
 }"""
 )
+WATCH_TABLE = (
+    """([id, status]) => {
+  const REGION = "/leads/";"""
+    + DELIVERY
+    + """
+  window.__seenAt = null;
+  const shown = () => document.querySelector(`#lead-${id}[data-status="${status}"]`);
+  if (shown()) { window.__seenAt = Date.now(); return; }
+  const observer = new MutationObserver(() => {
+    if (shown()) { window.__seenAt = Date.now(); observer.disconnect(); }
+  });
+  observer.observe(document.body, {subtree: true, childList: true, attributes: true});
+}"""
+)
 WATCH_WALL = (
     """([id, status, count]) => {
   const REGION = "/snapshot";"""
@@ -135,7 +149,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--screens", type=int, default=100)
         parser.add_argument("--seconds", type=float, default=60.0, help="idle window")
-        parser.add_argument("--screen", choices=["board", "wall"], default="board")
+        parser.add_argument("--screen", choices=["board", "table", "wall"], default="board")
         parser.add_argument("--moves", type=int, default=3, help="lead moves to time")
         parser.add_argument("--workers", type=int, default=3, help="WEB_CONCURRENCY")
         parser.add_argument("--leads", type=int, default=3000, help="seeded if the store is empty")
@@ -284,7 +298,9 @@ class ScreensBench:
         cookie = self._session_cookie(password)
         rest, _ = self._cpu_over(pids, 10)
         self.log(f"Server at rest (no page open): {rest:.1f}% of one core; {load()}")
-        path = "/leads/board/" if options["screen"] == "board" else f"/wall/{wall_token}/"
+        path = {"board": "/leads/board/", "table": "/leads/", "wall": f"/wall/{wall_token}/"}[
+            options["screen"]
+        ]
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -299,8 +315,17 @@ class ScreensBench:
                 f"(at rest {rest:.1f}%); {total / options['seconds']:.1f} requests/s "
                 f"{dict(sorted(requests.items()))}; {load()}"
             )
+            moves_cpu = tree_cpu_seconds(pids)
             moves = self._moves(pages, options)
+            moves_cpu = tree_cpu_seconds(pids) - moves_cpu
             browser.close()
+        # What the server spent on the moves (each window: the change, every page's refresh,
+        # the idle polls of ~35 s): its CPU per change, whatever the renderers' share.
+        per_move = moves_cpu / max(1, len(moves))
+        self.log(
+            f"Server CPU while the moves showed: {per_move:.2f} s per move, "
+            f"{1000 * per_move / max(1, len(pages)):.1f} ms per page; {load()}"
+        )
         # A page's first redraw after it loaded also draws every card whose age changed since
         # it loaded (and anything else cold); from the second on only what changed: both.
         for label, counted in (("", moves), (", after the first move", moves[1:])):
@@ -368,8 +393,9 @@ class ScreensBench:
             target = cycle[status]
             status = target
             args: list[str | int]
-            if options["screen"] == "board":
-                watch, args = WATCH_BOARD, [str(lead.id), str(target)]
+            if options["screen"] in ("board", "table"):
+                watch = WATCH_BOARD if options["screen"] == "board" else WATCH_TABLE
+                args = [str(lead.id), str(target)]
             else:
                 count = Lead.objects.filter(lead_status=target).count() + 1
                 watch, args = WATCH_WALL, [str(lead.id), str(target), count]
