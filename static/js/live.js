@@ -10,7 +10,9 @@
 //   hx-trigger="leads-changed from:body"
 // and re-fetch themselves. The status line in the header says "Updated HH:MM:SS", or
 // "Reconnecting…" while the server does not answer (retrying with jittered backoff, then
-// catching up by itself), or "Signed out" when the session has ended.
+// catching up by itself), or "Signed out" when the session has ended. A region whose
+// refresh failed (the poll answered, the page did not) is not up to date either: the line
+// says since when the screen is behind, and the refresh is retried with the same backoff.
 //
 // While a region refreshes, what the person was doing in it survives the swap: ticked
 // checkboxes, typed text, chosen options and focus are put back (matched by name and value).
@@ -161,6 +163,12 @@
   var timer = null;
   var refreshTimer = null;
   var inFlight = false;
+  // Regions (by id) whose last live refresh failed, how many times in a row, and when the
+  // screen was last known to be up to date.
+  var behind = {};
+  var refreshFailures = 0;
+  var retryTimer = null;
+  var updatedAt = new Date();
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function clock(d) { return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()); }
@@ -191,14 +199,41 @@
     }, pacing.refreshDelay(REFRESH_SPREAD_MS, Math.random));
   }
 
+  function isBehind() { return Object.keys(behind).length > 0; }
+
   function ok(changed) {
     var recovered = failures > 0;
     failures = 0;
-    show("ok", "Updated " + clock(new Date()));
+    if (isBehind()) show("behind", "Not updated since " + clock(updatedAt) + ", retrying…");
+    else {
+      updatedAt = new Date();
+      show("ok", "Updated " + clock(updatedAt));
+    }
     // After an outage, re-read even if the token looks the same: the regions may have
     // failed to refresh while the server was away.
     if (changed || recovered) refresh();
   }
+
+  // A live refresh that failed leaves its region as it was: say so, and try again.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!isLiveRequest(event.detail.requestConfig)) return;
+    var target = event.detail.target;
+    var key = (target && target.id) || "page";
+    if (event.detail.successful) {
+      if (!behind[key]) return;
+      delete behind[key];
+      if (isBehind()) return;
+      refreshFailures = 0;
+      clearTimeout(retryTimer);
+      if (!failures && !signedOut) ok(false);
+      return;
+    }
+    behind[key] = true;
+    refreshFailures += 1;
+    if (!failures && !signedOut) ok(false);
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(refresh, pacing.retryDelay(refreshFailures, POLL_MS, MAX_BACKOFF_MS, Math.random));
+  });
 
   function poll() {
     // A poll already on its way (the tab came back to the front meanwhile) is enough.

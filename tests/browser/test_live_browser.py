@@ -20,7 +20,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from leads.live_lane import MEMORY
 from leads.models import WallLink
@@ -142,6 +142,37 @@ def test_a_move_reaches_a_second_board_through_its_held_poll(
         )
     finally:
         MEMORY.hold_limit = 0
+
+
+def test_a_board_whose_refresh_fails_says_it_is_behind_and_catches_up(page: Page) -> None:
+    lead = make_lead(make_group(name="Real Estate IL"), name="Avi Cohen")
+    page.goto("/leads/board/")
+    status = page.locator("#live-status")
+    expect(status).to_have_attribute("data-state", "ok")
+    failed: list[str] = []
+
+    def bad_gateway(route: Route) -> None:
+        if route.request.headers.get("x-live-refresh"):
+            failed.append(route.request.url)
+            route.fulfill(status=502, body="Bad gateway")
+        else:
+            route.continue_()
+
+    page.route("**/leads/board/**", bad_gateway)
+    lead_change_status(lead.id, Status.CONTACTED, Actor.system("test"))
+    # The poll answers, the columns do not: the header must not say "Updated".
+    expect(status).to_have_attribute("data-state", "behind", timeout=WITHIN)
+    expect(status).to_contain_text(re.compile(r"Not updated since \d\d:\d\d:\d\d, retrying"))
+    expect(page.locator(f"#card-{lead.id}")).to_have_attribute("data-status", "new")
+    assert failed
+
+    page.unroute("**/leads/board/**")
+    # Retried by itself (no further change needed), then up to date again.
+    expect(page.locator(f"#card-{lead.id}")).to_have_attribute(
+        "data-status", "contacted", timeout=WITHIN
+    )
+    expect(status).to_have_attribute("data-state", "ok")
+    expect(status).to_contain_text("Updated")
 
 
 def test_screens_retry_spread_out_and_refresh_spread_out(page: Page) -> None:
