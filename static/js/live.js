@@ -164,11 +164,11 @@
   var refreshTimer = null;
   var inFlight = false;
   // Regions (by id) whose last live refresh failed, how many times in a row, and when the
-  // screen was last known to be up to date.
+  // screen was last known to show the latest data (a poll that found nothing new).
   var behind = {};
   var refreshFailures = 0;
   var retryTimer = null;
-  var updatedAt = new Date();
+  var currentAt = new Date();
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function clock(d) { return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()); }
@@ -204,11 +204,9 @@
   function ok(changed) {
     var recovered = failures > 0;
     failures = 0;
-    if (isBehind()) show("behind", "Not updated since " + clock(updatedAt) + ", retrying…");
-    else {
-      updatedAt = new Date();
-      show("ok", "Updated " + clock(updatedAt));
-    }
+    if (!changed && !isBehind()) currentAt = new Date();
+    if (isBehind()) show("behind", "Not updated since " + clock(currentAt) + ", retrying…");
+    else show("ok", "Updated " + clock(new Date()));
     // After an outage, re-read even if the token looks the same: the regions may have
     // failed to refresh while the server was away.
     if (changed || recovered) refresh();

@@ -320,7 +320,8 @@ class ScreensBench:
             moves_cpu = tree_cpu_seconds(pids) - moves_cpu
             browser.close()
         # What the server spent on the moves (each window: the change, every page's refresh,
-        # the idle polls of ~35 s): its CPU per change, whatever the renderers' share.
+        # the polls until the last page showed it and 3 s more): its CPU per change, whatever
+        # the renderers' share.
         per_move = moves_cpu / max(1, len(moves))
         self.log(
             f"Server CPU while the moves showed: {per_move:.2f} s per move, "
