@@ -83,13 +83,15 @@ STEPS = {
     "region asked for": "window.__requestedAt",
     "refresh arrived": "window.__deliveredAt",
 }
-WATCH_BOARD = (
+# Records when the moved lead first shows in its new status: the element SHOWN (a board's
+# card, a table's row) with `data-status` set to it. REGION is the page's refresh request.
+WATCH_MOVED = (
     """([id, status]) => {
-  const REGION = "/leads/board/";"""
+  const REGION = "__REGION__";"""
     + DELIVERY
     + """
   window.__seenAt = null;
-  const shown = () => document.querySelector(`#card-${id}[data-status="${status}"]`);
+  const shown = () => document.querySelector(`__SHOWN__[data-status="${status}"]`);
   if (shown()) { window.__seenAt = Date.now(); return; }
   const observer = new MutationObserver(() => {
     if (shown()) { window.__seenAt = Date.now(); observer.disconnect(); }
@@ -97,20 +99,8 @@ WATCH_BOARD = (
   observer.observe(document.body, {subtree: true, childList: true, attributes: true});
 }"""
 )
-WATCH_TABLE = (
-    """([id, status]) => {
-  const REGION = "/leads/";"""
-    + DELIVERY
-    + """
-  window.__seenAt = null;
-  const shown = () => document.querySelector(`#lead-${id}[data-status="${status}"]`);
-  if (shown()) { window.__seenAt = Date.now(); return; }
-  const observer = new MutationObserver(() => {
-    if (shown()) { window.__seenAt = Date.now(); observer.disconnect(); }
-  });
-  observer.observe(document.body, {subtree: true, childList: true, attributes: true});
-}"""
-)
+WATCH_BOARD = WATCH_MOVED.replace("__REGION__", "/leads/board/").replace("__SHOWN__", "#card-${id}")
+WATCH_TABLE = WATCH_MOVED.replace("__REGION__", "/leads/").replace("__SHOWN__", "#lead-${id}")
 WATCH_WALL = (
     """([id, status, count]) => {
   const REGION = "/snapshot";"""
