@@ -175,6 +175,32 @@ def test_a_board_whose_refresh_fails_says_it_is_behind_and_catches_up(page: Page
     expect(status).to_contain_text("Updated")
 
 
+def test_behind_after_an_outage_names_a_time_from_before_the_outage(page: Page) -> None:
+    lead = make_lead(make_group(name="Real Estate IL"), name="Avi Cohen")
+    page.goto("/leads/")
+    status = page.locator("#live-status")
+    expect(status).to_contain_text("Updated")
+    page.route("**/*", lambda route: route.abort())
+    expect(status).to_have_attribute("data-state", "reconnecting", timeout=WITHIN)
+    # The last moment the page is known to have been current: before the server went away.
+    outage_began = page.evaluate("() => new Date().toTimeString().slice(0, 8)")
+    lead_change_status(lead.id, Status.CONTACTED, Actor.system("test"))
+    page.wait_for_timeout(1500)
+    page.unroute("**/*")
+
+    def bad_gateway(route: Route) -> None:
+        if route.request.headers.get("x-live-refresh"):
+            route.fulfill(status=502, body="Bad gateway")
+        else:
+            route.continue_()
+
+    page.route("**/leads/**", bad_gateway)
+    expect(status).to_have_attribute("data-state", "behind", timeout=WITHIN * 3)
+    since = re.search(r"since (\d\d:\d\d:\d\d)", status.inner_text())
+    assert since is not None and since.group(1) <= outage_began
+    expect(page.locator(f"#lead-{lead.id}")).to_have_attribute("data-status", "new")
+
+
 def test_screens_retry_spread_out_and_refresh_spread_out(page: Page) -> None:
     page.goto("/leads/board/")
     pacing = page.evaluate(
