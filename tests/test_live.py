@@ -274,8 +274,9 @@ def test_the_table_results_refresh_themselves_on_leads_changed(rep_client: Clien
         'hx-trigger="lead-status-changed from:body, lead-owner-changed from:body, '
         'lead-follow-up-changed from:body, leads-changed from:body"'
     ) in page
-    # The refresh re-reads the same filtered URL, into the results only (not the panel).
-    assert 'hx-get="/leads/?status=new&amp;q=dana"' in page
+    # The refresh re-reads the same filtered URL, whose leads pinned as the page showed them
+    # (everyone's: this rep owns none), into the results only (not the panel).
+    assert 'hx-get="/leads/?status=new&amp;q=dana&amp;owner="' in page
     assert 'hx-target="#leads-results"' in page
     assert '<aside id="lead-panel"' in page
     assert "Re-reads this region" not in page  # template comments stay in the template

@@ -3,8 +3,12 @@
 Personas: two reps (Rick and Rita) and a manager (Mona).
 """
 
+import html
+import re
+
 import pytest
 from django.contrib.auth.models import User
+from django.test import Client
 
 from leads import assignments
 from leads.models import Lead
@@ -44,6 +48,35 @@ def test_a_rep_who_owns_nothing_yet_opens_the_table_on_everyones_leads(mona: Use
     page = signed_in(newcomer).get(TABLE).content.decode()
     assert "Free Buyer" in page
     assert '<option value="" selected>Everyone' in page
+
+
+def _rows_refresh(client: Client, page: str) -> str:
+    """The rows as the page's own refresh (its hidden trigger's URL) reads them."""
+    found = re.search(r'<span hidden hx-get="([^"]+)" hx-trigger="lead-status-changed', page)
+    assert found is not None
+    url = html.unescape(found.group(1))
+    headers = {"HX-Request": "true", "HX-Target": "leads-results", "X-Live-Refresh": "1"}
+    return client.get(url, headers=headers).content.decode()
+
+
+def test_a_reps_rows_keep_whose_leads_the_page_showed_when_that_default_changes(
+    mona: User,
+) -> None:
+    newcomer = signed_in(nina := person("nina", REP, "Nina"))
+    taken = make_lead(name="Taken Buyer")
+    make_lead(name="Free Buyer")
+    page = newcomer.get(TABLE).content.decode()
+    assert '<option value="" selected>Everyone' in page
+    # Nina takes her first lead: her default becomes "My leads", but this page said Everyone's.
+    assignments.lead_take(taken.id, nina)
+    rows = _rows_refresh(newcomer, page)
+    assert "Free Buyer" in rows and "Taken Buyer" in rows
+
+    page = newcomer.get(TABLE).content.decode()  # a new page: "My leads" now
+    assert '<option value="me" selected>My leads</option>' in page
+    assignments.lead_assign(taken.id, None, nina, expected_owner_id=nina.pk)
+    rows = _rows_refresh(newcomer, page)
+    assert "Taken Buyer" not in rows and "Free Buyer" not in rows
 
 
 def test_a_rep_can_choose_everyones_leads(rick: User, leads: dict[str, Lead]) -> None:

@@ -73,6 +73,11 @@ def _table_context(request: HttpRequest, source: LeadSource) -> dict[str, Any]:
     )
     filter_query = data.copy()
     filter_query.pop("page", None)
+    # The rows' own refresh asks for whose leads this page resolved ("My leads" or everyone's,
+    # `owner` pinned): a rep who takes a first lead, or gives up a last one, must not see the
+    # rows switch under an Owner box that still says otherwise.
+    refresh_query = data.copy()
+    refresh_query.setdefault("owner", "")
     return {
         "filterset": table_request.filterset,
         "state": state,
@@ -106,6 +111,7 @@ def _table_context(request: HttpRequest, source: LeadSource) -> dict[str, Any]:
         "export_refusal": export_refusal(request, capabilities),
         "export_max_rows": EXPORT_MAX_ROWS,
         "filter_query": filter_query.urlencode(),
+        "refresh_url": f"{request.path}?{refresh_query.urlencode()}",
     }
 
 
@@ -123,6 +129,7 @@ def _unavailable_context(request: HttpRequest, error: SourceError) -> dict[str, 
         "bulk_refusal": "the lead source is not answering.",
         "export_refusal": "the lead source is not answering.",
         "source_error": f"Leads could not be loaded: {error.detail}",
+        "refresh_url": request.get_full_path(),
     }
 
 
