@@ -1,5 +1,5 @@
 // Enhancements for the leads table. Everything here is optional: the page works without it.
-// - "/" focuses the search box (unless typing in a field already)
+// - "/" focuses the search box (unless typing in a field already); leaving it does not search again
 // - "select all on this page" checkbox
 // - the bulk status menu offers only statuses valid for at least one ticked lead
 // - the bulk form sends the ticked rows in one field
@@ -45,6 +45,12 @@
     document.addEventListener(name, syncBoardLink);
   });
   window.addEventListener("popstate", syncBoardLink);
+
+  // The search box asks as it is typed in (its `input` trigger). Its `change`, fired when the
+  // focus leaves it, would ask again for the same rows and clear a row ticked meanwhile.
+  document.addEventListener("change", function (event) {
+    if (event.target && event.target.id === "id_q") event.stopPropagation();
+  }, true);
 
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;

@@ -68,6 +68,29 @@ def test_filtering_and_searching_update_the_url_and_back_restores_the_table(page
     expect(rows(page)).to_have_count(3)
 
 
+def test_a_row_ticked_right_after_a_search_stays_ticked(manager_page: Page) -> None:
+    page = manager_page
+    group = make_group()
+    maria = make_lead(group, name="Maria Garcia")
+    make_lead(group, name="Omar Haddad")
+    page.goto(TABLE)
+    asked: list[str] = []
+    page.on(
+        "request", lambda request: asked.append(request.url) if "q=maria" in request.url else None
+    )
+    page.locator("#id_q").press_sequentially("maria")
+    expect(rows(page)).to_have_count(1)
+    page.wait_for_timeout(500)
+    searches = len(asked)
+
+    # Ticking the row takes the focus out of the search box: that must not ask again.
+    tick = page.locator(f"#lead-{maria.id} input[name=lead]")
+    tick.check()
+    page.wait_for_timeout(1000)
+    expect(tick).to_be_checked()
+    assert len(asked) == searches
+
+
 # --- bulk actions ---------------------------------------------------------------------
 
 
