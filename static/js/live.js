@@ -15,7 +15,8 @@
 // says since when the screen is behind, and the refresh is retried with the same backoff.
 //
 // While a region refreshes, what the person was doing in it survives the swap: ticked
-// checkboxes, typed text, chosen options and focus are put back (matched by name and value).
+// checkboxes, typed text, chosen options and focus are put back (matched by name and value;
+// a focused link by where it goes).
 //
 // It also lets htmx show refusals: a 4xx answer that names its own target (HX-Retarget,
 // e.g. the #messages region of a 403) is swapped there instead of being dropped.
@@ -42,6 +43,8 @@
 
   function controlKey(el) {
     if (el.id) return "#" + el.id;
+    // A link (a row's contact, its WhatsApp number): by where it goes.
+    if (el.tagName === "A" && el.getAttribute("href")) return "a@" + el.getAttribute("href");
     if (!el.name) return null;
     if (el.type === "checkbox" || el.type === "radio") return el.name + "=" + el.value;
     return el.name;
@@ -73,6 +76,7 @@
     var active = document.activeElement;
     saved = {
       state: state,
+      focused: active,
       focus: active && target.contains(active) ? controlKey(active) : null,
       scrollX: window.scrollX,
       scrollY: window.scrollY
@@ -105,11 +109,14 @@
         el.value = was.value;
       }
     });
-    if (saved.focus) {
+    // Focus goes back to the same control, or link, when the swap replaced it.
+    if (saved.focus && document.activeElement !== saved.focused) {
       var focusEl = saved.focus.charAt(0) === "#"
         ? document.getElementById(saved.focus.slice(1))
         : null;
-      if (!focusEl) {
+      if (saved.focus.indexOf("a@") === 0) {
+        focusEl = root.querySelector('a[href="' + CSS.escape(saved.focus.slice(2)) + '"]');
+      } else if (!focusEl) {
         var p = saved.focus.split("=");
         focusEl = p.length === 2
           ? document.querySelector('input[name="' + CSS.escape(p[0]) + '"][value="' + CSS.escape(p[1]) + '"]')

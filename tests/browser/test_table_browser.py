@@ -16,6 +16,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from leads.models import Lead, LeadStatusChange
+from leads.services import Actor, lead_change_status
 from tests.browser.conftest import open_tab
 from tests.factories import make_group, make_lead
 
@@ -89,6 +90,19 @@ def test_a_row_ticked_right_after_a_search_stays_ticked(manager_page: Page) -> N
     page.wait_for_timeout(1000)
     expect(tick).to_be_checked()
     assert len(asked) == searches
+
+
+def test_a_link_with_the_focus_keeps_it_through_a_live_refresh(page: Page) -> None:
+    group = make_group()
+    reading = make_lead(group, name="Dana Levi")
+    moving = make_lead(group, name="Omar Haddad")
+    page.goto(TABLE)
+    link = page.locator(f"#lead-{reading.id} a.lead-link")
+    link.focus()
+    # Someone else moves another lead: the rows are redrawn, the keyboard stays where it was.
+    lead_change_status(moving.id, "contacted", Actor.system("test"))
+    expect(page.locator(f"#lead-{moving.id}")).to_have_attribute("data-status", "contacted")
+    expect(link).to_be_focused()
 
 
 # --- bulk actions ---------------------------------------------------------------------
