@@ -8,6 +8,9 @@
 // - Escape and the panel's Close button close it and give focus back to the row or card
 //   link that opened it; after Back the list is re-read, so it shows any change made in the
 //   panel.
+// - The panel redrawn by one of its own forms (a move, Take it, a follow-up) keeps what was
+//   typed in its other forms: a half-written note survives a move, refused or made. Only
+//   the form that was sent starts afresh (a note just added leaves an empty box).
 (function () {
   "use strict";
 
@@ -91,6 +94,35 @@
     focusOpener();
     refocus = true;
     if (window.htmx) window.htmx.trigger(document.body, "leads-changed");
+  });
+
+  var typed = null; // [{action, name, value}] typed in the panel's other forms, for its redraw
+  var KEPT = "textarea, input:not([type=hidden]):not([type=checkbox]):not([type=radio]):not([type=submit])";
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    typed = null;
+    if (!target || target.id !== PANEL || !event.detail.shouldSwap) return;
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var sent = elt && (elt.tagName === "FORM" ? elt : elt.form || (elt.closest && elt.closest("form")));
+    typed = [];
+    target.querySelectorAll(KEPT).forEach(function (field) {
+      if (!field.form || field.form === sent || !field.name || field.value === field.defaultValue) return;
+      typed.push({ action: field.form.getAttribute("action"), name: field.name, value: field.value });
+    });
+  });
+
+  document.addEventListener("htmx:afterSwap", function () {
+    var element = typed && typed.length ? document.getElementById(PANEL) : null;
+    if (element) {
+      typed.forEach(function (was) {
+        // The same form of the same lead (its action names the lead), still as drawn.
+        var form = element.querySelector('form[action="' + CSS.escape(was.action) + '"]');
+        var field = form && form.querySelector('[name="' + CSS.escape(was.name) + '"]');
+        if (field && field.value === field.defaultValue) field.value = was.value;
+      });
+    }
+    typed = null;
   });
 
   document.addEventListener("click", function (event) {

@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from leads.services import Actor, lead_change_status
 from tests.factories import make_group, make_lead
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -110,3 +111,25 @@ def test_reloading_or_sharing_an_open_panels_address_shows_the_whole_lead_page(p
         expect(page.get_by_role("button", name="Sign out")).to_be_visible()
         expect(page.locator("#lead-panel h2")).to_have_text(leads[1].contact_name)
         expect(page.get_by_role("link", name="← All leads")).to_be_visible()
+
+
+def test_a_half_written_note_survives_a_refused_move_and_a_take(page: Page) -> None:
+    lead = make_lead(make_group(), name="Dana Levi")
+    page.goto(f"/leads/{lead.id}/")
+    note = page.locator("#note-text")
+    note.fill("Asked for the price list, call back Sunday")
+
+    # Someone else moves the lead meanwhile: this screen's move is refused, the panel redrawn.
+    lead_change_status(lead.id, "contacted", Actor.system("test"))
+    page.locator("form[data-move-form] button[value=contacted]").click()
+    expect(page.locator("#messages")).to_contain_text("Not moved")
+    expect(note).to_have_value("Asked for the price list, call back Sunday")
+
+    page.locator("#take-it").click()
+    expect(page.locator("#take-it")).to_have_count(0)
+    expect(note).to_have_value("Asked for the price list, call back Sunday")
+
+    # The form that was sent starts afresh: the note is in the timeline, the box is empty.
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator("#lead-timeline")).to_contain_text("call back Sunday")
+    expect(note).to_have_value("")
