@@ -8,6 +8,8 @@
 // - Escape and the panel's Close button close it and give focus back to the row or card
 //   link that opened it; after Back the list is re-read, so it shows any change made in the
 //   panel.
+// - When a live refresh of the list shows the panel's lead in another status than the panel
+//   does (someone else moved it), the panel is read again.
 // - The panel redrawn by one of its own forms (a move, Take it, a follow-up) keeps what was
 //   typed in its other forms: a half-written note survives a move, refused or made. Only
 //   the form that was sent starts afresh (a note just added leaves an empty box).
@@ -96,7 +98,7 @@
     if (window.htmx) window.htmx.trigger(document.body, "leads-changed");
   });
 
-  var typed = null; // [{action, name, value}] typed in the panel's other forms, for its redraw
+  var typed = null; // [{action, name, value, focused}] of the panel's other forms, for its redraw
   var KEPT = "textarea, input:not([type=hidden]):not([type=checkbox]):not([type=radio]):not([type=submit])";
 
   document.addEventListener("htmx:beforeSwap", function (event) {
@@ -107,8 +109,10 @@
     var sent = elt && (elt.tagName === "FORM" ? elt : elt.form || (elt.closest && elt.closest("form")));
     typed = [];
     target.querySelectorAll(KEPT).forEach(function (field) {
-      if (!field.form || field.form === sent || !field.name || field.value === field.defaultValue) return;
-      typed.push({ action: field.form.getAttribute("action"), name: field.name, value: field.value });
+      if (!field.form || field.form === sent || !field.name) return;
+      var focused = field === document.activeElement;
+      if (field.value === field.defaultValue && !focused) return;
+      typed.push({ action: field.form.getAttribute("action"), name: field.name, value: field.value, focused: focused });
     });
   });
 
@@ -120,9 +124,23 @@
         var form = element.querySelector('form[action="' + CSS.escape(was.action) + '"]');
         var field = form && form.querySelector('[name="' + CSS.escape(was.name) + '"]');
         if (field && field.value === field.defaultValue) field.value = was.value;
+        if (field && was.focused) field.focus();
       });
     }
     typed = null;
+  });
+
+  // After a live refresh (another screen's change), not the person's own: their own move
+  // redraws the panel itself, and the list catches up after it.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var config = event.detail && event.detail.requestConfig;
+    if (!config || !config.headers || !config.headers["X-Live-Refresh"] || !window.htmx) return;
+    var element = isOpen() ? panel() : null; // a closed panel keeps the attributes it had
+    if (!element || !element.dataset.lead || !element.dataset.url) return;
+    var id = element.dataset.lead;
+    var shown = document.getElementById("lead-" + id) || document.getElementById("card-" + id);
+    if (!shown || !shown.dataset.status || shown.dataset.status === element.dataset.status) return;
+    window.htmx.ajax("GET", element.dataset.url, { target: "#" + PANEL, swap: "outerHTML" });
   });
 
   document.addEventListener("click", function (event) {

@@ -133,3 +133,33 @@ def test_a_half_written_note_survives_a_refused_move_and_a_take(page: Page) -> N
     page.get_by_role("button", name="Add note").click()
     expect(page.locator("#lead-timeline")).to_contain_text("call back Sunday")
     expect(note).to_have_value("")
+
+
+def test_an_open_panel_follows_a_move_made_on_another_screen(page: Page) -> None:
+    lead = make_lead(make_group(), name="Dana Levi")
+    page.goto(TABLE)
+    page.locator(f"#lead-{lead.id} a.lead-link").click()
+    panel = page.locator("#lead-panel")
+    expect(panel).to_have_attribute("data-status", "new")
+    page.locator("#note-text").fill("Wants a callback")  # and the typing goes on there
+
+    lead_change_status(lead.id, "contacted", Actor.system("test"))
+    expect(page.locator(f"#lead-{lead.id}")).to_have_attribute("data-status", "contacted")
+    expect(panel).to_have_attribute("data-status", "contacted")
+    expect(panel.locator("input[name=expected_status]").first).to_have_value("contacted")
+    expect(page.locator("#note-text")).to_have_value("Wants a callback")
+    expect(page.locator("#note-text")).to_be_focused()
+
+
+def test_a_closed_panel_stays_closed_when_its_lead_moves(page: Page) -> None:
+    lead = make_lead(make_group(), name="Dana Levi")
+    page.goto(TABLE)
+    page.locator(f"#lead-{lead.id} a.lead-link").click()
+    panel = page.locator("#lead-panel")
+    panel.get_by_role("button", name=re.compile("Close")).click()
+    expect(panel).to_be_hidden()
+
+    lead_change_status(lead.id, "contacted", Actor.system("test"))
+    expect(page.locator(f"#lead-{lead.id}")).to_have_attribute("data-status", "contacted")
+    page.wait_for_timeout(500)
+    expect(panel).to_be_hidden()
