@@ -9,7 +9,7 @@
 //   link that opened it; after Back the list is re-read, so it shows any change made in the
 //   panel.
 // - When a live refresh of the list shows the panel's lead in another status than the panel
-//   does (someone else moved it), the panel is read again.
+//   does, or drops it from a status tab (someone else moved it), the panel is read again.
 // - The panel redrawn by one of its own forms (a move, Take it, a follow-up) keeps what was
 //   typed in its other forms: a half-written note survives a move, refused or made. Only
 //   the form that was sent starts afresh (a note just added leaves an empty box).
@@ -108,6 +108,7 @@
     var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
     var sent = elt && (elt.tagName === "FORM" ? elt : elt.form || (elt.closest && elt.closest("form")));
     typed = [];
+    typed.scrollTop = target.scrollTop;
     target.querySelectorAll(KEPT).forEach(function (field) {
       if (!field.form || field.form === sent || !field.name) return;
       var focused = field === document.activeElement;
@@ -117,29 +118,48 @@
   });
 
   document.addEventListener("htmx:afterSwap", function () {
-    var element = typed && typed.length ? document.getElementById(PANEL) : null;
+    var element = typed ? document.getElementById(PANEL) : null;
     if (element) {
+      // Where the person had scrolled the panel to, so a field they type in stays in view.
+      element.scrollTop = typed.scrollTop;
       typed.forEach(function (was) {
         // The same form of the same lead (its action names the lead), still as drawn.
         var form = element.querySelector('form[action="' + CSS.escape(was.action) + '"]');
         var field = form && form.querySelector('[name="' + CSS.escape(was.name) + '"]');
         if (field && field.value === field.defaultValue) field.value = was.value;
-        if (field && was.focused) field.focus();
+        if (field && was.focused) field.focus({ preventScroll: true });
       });
     }
     typed = null;
   });
 
   // After a live refresh (another screen's change), not the person's own: their own move
-  // redraws the panel itself, and the list catches up after it.
-  document.addEventListener("htmx:afterSettle", function (event) {
-    var config = event.detail && event.detail.requestConfig;
-    if (!config || !config.headers || !config.headers["X-Live-Refresh"] || !window.htmx) return;
+  // redraws the panel itself, and the list catches up after it. The panel's lead moved when
+  // its row (or card) shows another status, or has left a list it was in (a status tab).
+  function isLive(config) {
+    return Boolean(config && config.headers && config.headers["X-Live-Refresh"]);
+  }
+
+  function openLead() {
     var element = isOpen() ? panel() : null; // a closed panel keeps the attributes it had
-    if (!element || !element.dataset.lead || !element.dataset.url) return;
-    var id = element.dataset.lead;
-    var shown = document.getElementById("lead-" + id) || document.getElementById("card-" + id);
-    if (!shown || !shown.dataset.status || shown.dataset.status === element.dataset.status) return;
+    return element && element.dataset.lead && element.dataset.url ? element : null;
+  }
+
+  function listed(id) {
+    return document.getElementById("lead-" + id) || document.getElementById("card-" + id);
+  }
+
+  var listedBefore = false;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var element = openLead();
+    listedBefore = Boolean(isLive(event.detail.requestConfig) && element && listed(element.dataset.lead));
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var element = openLead();
+    if (!element || !window.htmx || !isLive(event.detail && event.detail.requestConfig)) return;
+    var shown = listed(element.dataset.lead);
+    if (shown ? shown.dataset.status === element.dataset.status : !listedBefore) return;
     window.htmx.ajax("GET", element.dataset.url, { target: "#" + PANEL, swap: "outerHTML" });
   });
 

@@ -163,3 +163,15 @@ def test_a_closed_panel_stays_closed_when_its_lead_moves(page: Page) -> None:
     expect(page.locator(f"#lead-{lead.id}")).to_have_attribute("data-status", "contacted")
     page.wait_for_timeout(500)
     expect(panel).to_be_hidden()
+
+
+def test_an_open_panel_follows_its_lead_out_of_a_status_tab(page: Page) -> None:
+    lead = make_lead(make_group(), name="Dana Levi")
+    page.goto(f"{TABLE}?status=new")
+    page.locator(f"#lead-{lead.id} a.lead-link").click()
+    panel = page.locator("#lead-panel")
+    expect(panel).to_have_attribute("data-status", "new")
+
+    lead_change_status(lead.id, "contacted", Actor.system("test"))
+    expect(page.locator(f"#lead-{lead.id}")).to_have_count(0)  # gone from the New tab
+    expect(panel).to_have_attribute("data-status", "contacted")
