@@ -25,9 +25,9 @@ from leads.views.shared import (
     with_default_owner,
 )
 
-REGIONS = ("leads", "leads-results")
 # The region an open table re-reads after a change (live.js, through its hidden trigger).
 RESULTS = "leads-results"
+REGIONS = ("leads", RESULTS)
 SORT_LABELS = {
     "-detected_at": "newest first",
     "detected_at": "oldest first",
